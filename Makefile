@@ -1,0 +1,50 @@
+# One command per chore. Every target sets up .venv first when needed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.labkit-installed
+NODE_STAMP := tests/interop/node_modules/.labkit-installed
+
+.PHONY: setup lab test lint format clean-notebooks bench clean
+
+setup: $(STAMP) $(NODE_STAMP)
+
+# Re-installs only when pyproject.toml changes: a second `make setup` is instant.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $@
+
+# The independent (non-Python) interop client; skipped when Node is absent.
+$(NODE_STAMP): tests/interop/package.json tests/interop/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		cd tests/interop && npm ci --silent --no-audit --no-fund && touch node_modules/.labkit-installed; \
+	else echo "npm not found: the Node interop tests will be skipped"; fi
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m labkit.dev.notebooks --verify notebooks
+	$(BIN)/python -m pytest --nbval --nbval-current-env tests notebooks
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean-notebooks: setup
+	$(BIN)/python -m labkit.dev.notebooks --clean notebooks
+
+bench: setup
+	$(BIN)/python -m pip install -q -e '.[test,fast]'
+	$(BIN)/python -m labkit.bench
+
+clean:
+	rm -rf $(VENV) tests/interop/node_modules artifacts .pytest_cache .ruff_cache

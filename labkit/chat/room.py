@@ -1,0 +1,359 @@
+"""The chat room's state, without any I/O.
+
+Theory of operation: the WebSocket layer owns the sockets; the :class:`Room`
+owns who is who. For every incoming message the app calls
+:meth:`Room.handle`, which returns a list of *actions* (plain values) that say
+who gets which already-encoded JSON text:
+
+* :class:`Reply`: one connection gets ``text`` (an answer, an error, a private message);
+* :class:`Broadcast`: every joined connection except ``exclude`` gets ``text``;
+* :class:`Close`: close that connection with ``code`` (RFC 6455, section 7.4.1).
+
+The app performs them in order. Because the room never touches a socket, the
+tests drive it with strings and a fake clock, and the same room could sit
+behind any server.
+
+Cost: every event is encoded once, whatever the room size; the only work that
+grows with the number of users is writing the broadcast itself (and the user
+list in a newcomer's welcome). Join and leave notices carry a ``count``, never
+the list, so a thousand joins send a thousand short notices, not a million names.
+
+Rules that need the whole room (the protocol module checks the rest):
+
+* Names are unique regardless of case: ``name_key`` (NFKC + casefold) is the key.
+  A taken name is ``name_taken``; a second join on a joined connection is
+  ``bad_name`` ("already joined as X") because the connection already has one.
+* ``message`` and ``typing`` before a good join are ``not_joined``.
+* A private message to a name nobody holds is ``unknown_user``. The recipient
+  gets the event with ``"to"``, and **the sender gets the same event too**, so
+  its page can show what it sent and to whom (a public message is never echoed
+  to its sender: the page shows it locally). Private messages are not kept in
+  the history; the last :data:`~labkit.chat.protocol.HISTORY` public ones are.
+* Flood control: every incoming frame costs one token of a per-connection
+  :class:`RateLimiter` (by default 20 frames per second, bursts of 40). A frame
+  without a token is not even parsed: it gets ``rate_limited``. More than 200
+  refused frames within 10 seconds close the connection with 1008 (policy
+  violation). Typing notices are forwarded at most once per second per user;
+  extra ones are dropped silently, since they only say "still typing".
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Hashable, KeysView
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from labkit.chat.protocol import (
+    HISTORY,
+    ChatError,
+    ErrorCode,
+    Join,
+    Say,
+    Typing,
+    encode_error,
+    encode_join,
+    encode_leave,
+    encode_message,
+    encode_typing,
+    encode_welcome,
+    name_key,
+    parse,
+    shown,
+)
+
+__all__ = [
+    "ABUSE_LIMIT",
+    "ABUSE_WINDOW",
+    "BURST",
+    "POLICY_VIOLATION",
+    "RATE",
+    "TYPING_INTERVAL",
+    "Action",
+    "Broadcast",
+    "Close",
+    "RateLimiter",
+    "Reply",
+    "Room",
+]
+
+RATE = 20.0
+"""Frames per second a connection may send, on average."""
+
+BURST = 40
+"""Frames a connection may send at once after being quiet (the bucket's size)."""
+
+ABUSE_LIMIT = 200
+"""Refused (``rate_limited``) frames tolerated within :data:`ABUSE_WINDOW`; one more closes."""
+
+ABUSE_WINDOW = 10.0
+"""Seconds over which refused frames are counted."""
+
+TYPING_INTERVAL = 1.0
+"""Seconds between two typing notices forwarded for the same user."""
+
+POLICY_VIOLATION = 1008
+"""RFC 6455, section 7.4.1: close code for a peer that broke the server's rules."""
+
+C = TypeVar("C", bound=Hashable)
+"""A connection: anything hashable (a labkit Context, a websocket, a string in tests)."""
+
+# Encoded once: a flooding client may be told this hundreds of times.
+_RATE_LIMITED = encode_error(
+    ErrorCode.RATE_LIMITED, f"too many messages; at most {RATE:g} per second, please slow down"
+)
+
+
+class RateLimiter:
+    """A token bucket: ``burst`` tokens, refilled at ``rate`` tokens per second.
+
+    Each :meth:`take` spends one token if there is one. The bucket refills
+    lazily from the clock, so an idle connection costs nothing.
+
+    Args:
+        rate: tokens added per second.
+        burst: the bucket's capacity, and its content at the start.
+        clock: a monotonic clock in seconds (injectable for tests).
+    """
+
+    __slots__ = ("_clock", "_last", "_tokens", "burst", "rate")
+
+    def __init__(
+        self,
+        rate: float = RATE,
+        burst: float = BURST,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if rate <= 0 or burst < 1:
+            raise ValueError("a rate limiter needs rate > 0 and burst >= 1")
+        self.rate = float(rate)
+        self.burst = float(burst)
+        self._clock = clock
+        self._tokens = self.burst
+        self._last = clock()
+
+    @property
+    def tokens(self) -> float:
+        """Tokens available right now."""
+        now = self._clock()
+        return min(self.burst, self._tokens + (now - self._last) * self.rate)
+
+    def take(self) -> bool:
+        """Spend one token; return ``False`` (and spend nothing) when the bucket is empty."""
+        now = self._clock()
+        self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+        self._last = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
+
+
+# --- actions -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Reply(Generic[C]):
+    """Send ``text`` to the connection ``conn`` only."""
+
+    conn: C
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Broadcast(Generic[C]):
+    """Send ``text`` to every joined connection except ``exclude``."""
+
+    text: str
+    exclude: C | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Close(Generic[C]):
+    """Close ``conn`` with ``code`` and ``reason`` (RFC 6455, section 5.5.1)."""
+
+    conn: C
+    code: int
+    reason: str
+
+
+Action = Reply[C] | Broadcast[C] | Close[C]
+"""What :meth:`Room.handle` and :meth:`Room.disconnect` ask the app to do."""
+
+
+@dataclass(slots=True)
+class _Peer:
+    """What the room remembers about one connection, joined or not."""
+
+    limiter: RateLimiter
+    name: str | None = None
+    key: str | None = None
+    refused: int = 0
+    window_start: float = -math.inf
+    typed_at: float = -math.inf
+
+
+class Room(Generic[C]):
+    """Members, history and flood control of one chat room.
+
+    Args:
+        history: how many recent public messages a newcomer gets (0 = none).
+        rate: frames per second per connection (see :class:`RateLimiter`).
+        burst: frames a quiet connection may send at once.
+        abuse_limit: more refused frames than this within ``abuse_window``
+            seconds close the connection with 1008.
+        abuse_window: seconds over which refused frames are counted.
+        typing_interval: seconds between two forwarded typing notices of a user.
+        clock: monotonic seconds, for rate limits (injectable for tests).
+        wall_clock: UNIX seconds, for the ``ts`` of messages (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        *,
+        history: int = HISTORY,
+        rate: float = RATE,
+        burst: float = BURST,
+        abuse_limit: int = ABUSE_LIMIT,
+        abuse_window: float = ABUSE_WINDOW,
+        typing_interval: float = TYPING_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        if history < 0:
+            raise ValueError("history must be >= 0")
+        self.rate = rate
+        self.burst = burst
+        self.abuse_limit = abuse_limit
+        self.abuse_window = abuse_window
+        self.typing_interval = typing_interval
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._peers: dict[C, _Peer] = {}
+        # Joined connections in joining order -> name; and name key -> connection.
+        self._members: dict[C, str] = {}
+        self._by_key: dict[str, C] = {}
+        # Encoded message events, spliced into welcomes without re-encoding.
+        self._history: deque[str] = deque(maxlen=history)
+
+    # --- reading the state ---------------------------------------------------
+
+    @property
+    def connections(self) -> KeysView[C]:
+        """The joined connections (a live view, cheap to pass to a broadcast)."""
+        return self._members.keys()
+
+    @property
+    def users(self) -> list[str]:
+        """The names in the room, in joining order."""
+        return list(self._members.values())
+
+    @property
+    def history(self) -> tuple[str, ...]:
+        """The encoded public message events a newcomer would receive."""
+        return tuple(self._history)
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    def name_of(self, conn: C) -> str | None:
+        """Return the name ``conn`` joined with, or ``None``."""
+        return self._members.get(conn)
+
+    # --- changing the state --------------------------------------------------
+
+    def connect(self, conn: C) -> None:
+        """Start tracking a new connection (it still has to join)."""
+        if conn not in self._peers:
+            self._peers[conn] = _Peer(RateLimiter(self.rate, self.burst, self._clock))
+
+    def handle(self, conn: C, frame: str | bytes) -> list[Action[C]]:
+        """Process one incoming WebSocket message of ``conn``.
+
+        Args:
+            conn: the connection it came from (tracked on first use).
+            frame: ``str`` for a text frame, ``bytes`` for a binary one.
+
+        Returns:
+            The actions to perform, in order.
+        """
+        peer = self._peers.get(conn)
+        if peer is None:
+            self.connect(conn)
+            peer = self._peers[conn]
+        if not peer.limiter.take():
+            return self._refuse(conn, peer)
+        try:
+            request = parse(frame)
+            if isinstance(request, Join):
+                return self._join(conn, peer, request)
+            if peer.name is None:
+                raise ChatError(ErrorCode.NOT_JOINED, 'send {"type": "join", "name": ...} first')
+            if isinstance(request, Say):
+                return self._say(conn, peer.name, request)
+            assert isinstance(request, Typing)
+            return self._typing(conn, peer)
+        except ChatError as exc:
+            return [Reply(conn, exc.encode())]
+
+    def disconnect(self, conn: C) -> list[Action[C]]:
+        """Forget ``conn``; if it had joined, tell the others it left.
+
+        Safe to call more than once and for connections that never joined.
+        """
+        peer = self._peers.pop(conn, None)
+        if peer is None or peer.name is None:
+            return []
+        del self._members[conn]
+        del self._by_key[peer.key]  # type: ignore[arg-type]
+        return [Broadcast(encode_leave(peer.name, len(self._members)))]
+
+    # --- one method per request ---------------------------------------------
+
+    def _refuse(self, conn: C, peer: _Peer) -> list[Action[C]]:
+        # A fixed window is enough: it only has to tell a burst from abuse.
+        now = self._clock()
+        if now - peer.window_start >= self.abuse_window:
+            peer.window_start = now
+            peer.refused = 0
+        peer.refused += 1
+        if peer.refused > self.abuse_limit:
+            return [Close(conn, POLICY_VIOLATION, "too many messages")]
+        return [Reply(conn, _RATE_LIMITED)]
+
+    def _join(self, conn: C, peer: _Peer, join: Join) -> list[Action[C]]:
+        if peer.name is not None:
+            raise ChatError(ErrorCode.BAD_NAME, f"already joined as {peer.name}")
+        key = name_key(join.name)
+        if key in self._by_key:
+            raise ChatError(ErrorCode.NAME_TAKEN, f"the name {join.name} is taken")
+        peer.name, peer.key = join.name, key
+        self._members[conn] = join.name
+        self._by_key[key] = conn
+        return [
+            Reply(conn, encode_welcome(join.name, self._members.values(), self._history)),
+            Broadcast(encode_join(join.name, len(self._members)), exclude=conn),
+        ]
+
+    def _say(self, conn: C, sender: str, say: Say) -> list[Action[C]]:
+        ts = round(self._wall_clock(), 3)
+        if say.to is None:
+            text = encode_message(sender, say.text, ts)
+            self._history.append(text)
+            return [Broadcast(text, exclude=conn)]
+        target = self._by_key.get(name_key(say.to))
+        if target is None:
+            raise ChatError(ErrorCode.UNKNOWN_USER, f"nobody here is called {shown(say.to)}")
+        text = encode_message(sender, say.text, ts, to=self._members[target])
+        if target == conn:
+            return [Reply(conn, text)]
+        return [Reply(target, text), Reply(conn, text)]
+
+    def _typing(self, conn: C, peer: _Peer) -> list[Action[C]]:
+        now = self._clock()
+        if now - peer.typed_at < self.typing_interval:
+            return []
+        peer.typed_at = now
+        return [Broadcast(encode_typing(peer.name), exclude=conn)]  # type: ignore[arg-type]

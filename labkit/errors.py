@@ -1,0 +1,200 @@
+"""The one exception tree of labkit.
+
+Every error the kit raises on purpose derives from :class:`LabkitError`, so a
+learner (or a test) can catch them all with one ``except``. Errors that map to
+a WebSocket close code (RFC 6455, section 7.4.1) or an HTTP status carry it, so
+the layer that catches them knows what to send without a lookup table::
+
+    LabkitError
+    ├── ServerError                      background servers (labkit.runner)
+    │   ├── PortInUseError               the port is held by another program
+    │   └── KitLoopError                 misuse of the kit's event loop
+    ├── HandshakeRefused                 a before-handshake hook said no (.status)
+    ├── ProtocolError                    RFC 6455 violations (.close_code)
+    │   ├── HandshakeError               bad opening handshake (.status, .header)
+    │   │   └── UnsupportedVersion       Sec-WebSocket-Version is not 13 (426)
+    │   ├── FrameError                   malformed or illegal frame (1002)
+    │   ├── InvalidUTF8                  text that is not UTF-8 (1007)
+    │   └── MessageTooBig                over the size limit (1009)
+    ├── ClientError                      labkit.WebSocket, the browser-style client
+    │   ├── InvalidStateError            send() while CONNECTING, and friends
+    │   └── InvalidAccessError           close() with a code the browser forbids
+    └── ExerciseError                    an exercise checker could not run at all
+
+The names of the client errors follow the DOM exceptions a browser raises in
+the same situations, so the Python client reads like the JavaScript one.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ClientError",
+    "ExerciseError",
+    "FrameError",
+    "HandshakeError",
+    "HandshakeRefused",
+    "InvalidAccessError",
+    "InvalidStateError",
+    "InvalidUTF8",
+    "KitLoopError",
+    "LabkitError",
+    "MessageTooBig",
+    "PortInUseError",
+    "ProtocolError",
+    "ServerError",
+    "UnsupportedVersion",
+]
+
+
+class LabkitError(Exception):
+    """Base class of every error raised by labkit."""
+
+
+# --- servers -----------------------------------------------------------------
+
+
+class ServerError(LabkitError):
+    """A background server could not be started, stopped or found."""
+
+
+class PortInUseError(ServerError, OSError):
+    """The requested port is held by a program that is not a labkit server.
+
+    Also an :class:`OSError`, so code written for ``socket.bind`` still works.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        super().__init__(
+            f"port {port} on {host} is already in use by another program "
+            f"(not a labkit server in this kernel). Stop that program, pick "
+            f"another port, or pass port=0 to let the system choose a free one."
+        )
+
+
+class KitLoopError(ServerError):
+    """The kit's event loop was used in a way that cannot work.
+
+    For example, calling a blocking helper from inside a coroutine that runs on
+    the kit's own loop would wait for itself forever.
+    """
+
+
+# --- handshakes --------------------------------------------------------------
+
+
+class HandshakeRefused(LabkitError):
+    """Raised by a before-handshake hook to refuse a connection.
+
+    RFC 6455, section 4.2.2: a server that does not accept the connection
+    answers with an ordinary HTTP status instead of ``101 Switching Protocols``.
+
+    Attributes:
+        status: the HTTP status to answer with (e.g. 401, 403).
+        reason: a short human text, sent as the response body.
+    """
+
+    def __init__(self, status: int, reason: str = "") -> None:
+        self.status = int(status)
+        self.reason = reason
+        super().__init__(f"{self.status} {reason}".strip())
+
+
+# --- protocol ----------------------------------------------------------------
+
+
+class ProtocolError(LabkitError):
+    """The peer broke RFC 6455.
+
+    Attributes:
+        close_code: the close code to send before failing the connection
+            (RFC 6455, section 7.4.1). 1002 unless a subclass says otherwise.
+    """
+
+    close_code: int = 1002
+
+    def __init__(self, message: str, close_code: int | None = None) -> None:
+        super().__init__(message)
+        if close_code is not None:
+            self.close_code = close_code
+
+
+class HandshakeError(ProtocolError):
+    """The opening handshake is malformed (RFC 6455, section 4.2.1).
+
+    Attributes:
+        status: the HTTP status to answer with (400 unless stated).
+        header: the header at fault, or ``None`` for the request line.
+    """
+
+    status: int = 400
+
+    def __init__(
+        self, message: str, *, header: str | None = None, status: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.header = header
+        if status is not None:
+            self.status = status
+
+
+class UnsupportedVersion(HandshakeError):
+    """``Sec-WebSocket-Version`` is not 13.
+
+    RFC 6455, section 4.4: the server answers ``426 Upgrade Required`` with a
+    ``Sec-WebSocket-Version: 13`` header naming the versions it speaks.
+    """
+
+    status = 426
+
+    def __init__(self, version: str | None) -> None:
+        super().__init__(
+            f"unsupported Sec-WebSocket-Version {version!r}; this server speaks 13",
+            header="Sec-WebSocket-Version",
+        )
+        self.version = version
+
+
+class FrameError(ProtocolError):
+    """A frame breaks the framing rules of RFC 6455, section 5 (close with 1002)."""
+
+
+class InvalidUTF8(ProtocolError):
+    """A text message or close reason is not valid UTF-8.
+
+    RFC 6455, section 8.1: the endpoint fails the connection with 1007.
+    """
+
+    close_code = 1007
+
+
+class MessageTooBig(ProtocolError):
+    """A message is larger than the endpoint accepts.
+
+    RFC 6455, section 7.4.1: close code 1009 ("message too big").
+    """
+
+    close_code = 1009
+
+
+# --- client ------------------------------------------------------------------
+
+
+class ClientError(LabkitError):
+    """Misuse of :class:`labkit.WebSocket`, the browser-style client."""
+
+
+class InvalidStateError(ClientError):
+    """The call is not allowed in the connection's current ``readyState``."""
+
+
+class InvalidAccessError(ClientError):
+    """``close()`` was given a code a browser would refuse (1000 or 3000-4999 only)."""
+
+
+# --- exercises ---------------------------------------------------------------
+
+
+class ExerciseError(LabkitError):
+    """An exercise checker could not run the learner's code at all."""

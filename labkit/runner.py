@@ -1,0 +1,344 @@
+"""Background servers for notebooks: one kit-owned event loop in a daemon thread.
+
+Theory of operation
+-------------------
+A Jupyter kernel runs each cell on its main thread, and ipykernel already runs an
+asyncio loop there. A server started *on that loop* would stop answering while a
+cell blocks (``time.sleep(5)``, a long computation), and ``asyncio.run`` cannot
+be used at all from a cell. So the kit owns one more event loop, in a daemon
+thread, and every server started with :func:`start` lives on it:
+
+* a cell that starts a server returns at once;
+* a blocked cell does not freeze the servers;
+* one loop for all servers means a chat server and its clients share it without
+  any locking, and there is one thread to clean up, not one per server.
+
+Servers are kept by *name*. Starting a server under a name that is already
+running (which is what re-running a notebook cell does) stops the old one first,
+so a re-run never fails with "address already in use". The same goes for a
+fixed port held by one of our own servers. A port held by *another* program
+raises :class:`~labkit.errors.PortInUseError`, which says so.
+
+:meth:`ServerHandle.stop` returns only when the listening socket is closed and
+every connection has been sent a close frame with code 1001 "going away"
+(RFC 6455, section 7.4.1) and its task has finished. At interpreter exit (which
+includes a kernel restart) every server is stopped and the loop is closed.
+
+Anything can be served if it follows the :class:`Servable` protocol; the
+Koa-style :class:`~labkit.app.App`, the from-scratch raw echo server and the
+wire inspector all do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import concurrent.futures
+import errno
+import ipaddress
+import logging
+import os
+import socket
+import threading
+from collections.abc import Coroutine, Iterable
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+from .errors import KitLoopError, PortInUseError, ServerError
+
+__all__ = [
+    "Listening",
+    "Servable",
+    "ServerHandle",
+    "kit_loop",
+    "on_kit_loop",
+    "run_sync",
+    "running",
+    "start",
+    "stop_all",
+]
+
+log = logging.getLogger("labkit.runner")
+
+T = TypeVar("T")
+
+#: Seconds :meth:`ServerHandle.stop` waits for connections to finish closing.
+STOP_TIMEOUT = 15.0
+#: Seconds :func:`start` waits for a server to bind.
+START_TIMEOUT = 30.0
+
+
+@runtime_checkable
+class Listening(Protocol):
+    """A server that is accepting connections (``websockets`` ``Server`` is one)."""
+
+    @property
+    def sockets(self) -> Iterable[socket.socket]:
+        """The bound listening sockets."""
+        ...
+
+    def close(self) -> None:
+        """Stop accepting and close every open connection with 1001 (idempotent)."""
+        ...
+
+    async def wait_closed(self) -> None:
+        """Return once the sockets are closed and every connection task ended."""
+        ...
+
+
+@runtime_checkable
+class Servable(Protocol):
+    """Something :func:`start` can run: an App, the raw echo server, the inspector."""
+
+    name: str
+
+    async def open(self, host: str, port: int) -> Listening:
+        """Bind ``host:port`` (0 = any free port) on the running loop and serve."""
+        ...
+
+
+# --- the kit's loop -----------------------------------------------------------
+
+_lock = threading.RLock()
+_loop: asyncio.AbstractEventLoop | None = None
+_thread: threading.Thread | None = None
+_handles: dict[str, ServerHandle] = {}
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    """Create the kit's loop: uvloop when asked for with ``LABKIT_LOOP=uvloop``."""
+    if os.environ.get("LABKIT_LOOP", "asyncio") == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            log.warning("LABKIT_LOOP=uvloop but uvloop is not installed; using asyncio")
+        else:
+            return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
+def kit_loop() -> asyncio.AbstractEventLoop:
+    """Return the kit's event loop, starting its daemon thread on first use."""
+    global _loop, _thread
+    with _lock:
+        if _loop is not None and _thread is not None and _thread.is_alive():
+            return _loop
+        loop = _new_loop()
+        ready = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            loop.call_soon(ready.set)
+            loop.run_forever()
+
+        thread = threading.Thread(target=run, name="labkit-loop", daemon=True)
+        thread.start()
+        ready.wait()
+        _loop, _thread = loop, thread
+        return loop
+
+
+def on_kit_loop() -> bool:
+    """Tell whether the caller runs on the kit's loop thread."""
+    return _thread is not None and threading.current_thread() is _thread
+
+
+def run_sync(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+    """Run ``coro`` on the kit's loop from any other thread and return its result.
+
+    Raises:
+        KitLoopError: when called from the kit's own loop thread, where waiting
+            for the result would wait for ourselves forever.
+        TimeoutError: when ``timeout`` seconds pass first (the coroutine is cancelled).
+    """
+    if on_kit_loop():
+        coro.close()
+        raise KitLoopError(
+            "this blocking call cannot run on the kit's own event loop "
+            "(inside a middleware or a client callback); use the async form instead"
+        )
+    future = asyncio.run_coroutine_threadsafe(coro, kit_loop())
+    try:
+        return future.result(timeout)
+    except concurrent.futures.TimeoutError:
+        future.cancel()
+        raise TimeoutError(f"gave up after {timeout} s") from None
+
+
+# --- handles ------------------------------------------------------------------
+
+
+def _url_host(host: str) -> str:
+    """Format ``host`` for a URL: IPv6 literals need brackets (RFC 3986, 3.2.2)."""
+    try:
+        if ipaddress.ip_address(host).version == 6:
+            return f"[{host}]"
+    except ValueError:
+        pass
+    return host
+
+
+class ServerHandle:
+    """A server running in the background on the kit's loop.
+
+    Attributes:
+        name: the name it is kept under (re-using it replaces this server).
+        host: the host it was bound to.
+        port: the port it listens on (the real one, also when started with 0).
+        app: the served object (an :class:`~labkit.app.App` or another Servable).
+    """
+
+    def __init__(self, name: str, host: str, port: int, app: Servable, listening: Listening):
+        self.name = name
+        self.host = host
+        self.port = port
+        self.app = app
+        self._listening: Listening | None = listening
+
+    @property
+    def url(self) -> str:
+        """``ws://host:port/``, the address WebSocket clients connect to."""
+        return f"ws://{_url_host(self.host)}:{self.port}/"
+
+    @property
+    def http_url(self) -> str:
+        """``http://host:port/``, the same port for plain HTTP (pages)."""
+        return f"http://{_url_host(self.host)}:{self.port}/"
+
+    @property
+    def running(self) -> bool:
+        """True until :meth:`stop` has finished."""
+        return self._listening is not None
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Stop the server; return when its port is free and its connections closed.
+
+        Every open connection gets a close frame with 1001 "going away"
+        (RFC 6455, section 7.4.1). Calling it again does nothing.
+        """
+        with _lock:
+            listening, self._listening = self._listening, None
+            if _handles.get(self.name) is self:
+                del _handles[self.name]
+        if listening is None:
+            return
+        run_sync(_close(listening), timeout=timeout)
+        log.info("stopped %s (%s)", self.name, self.url)
+
+    def __enter__(self) -> ServerHandle:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<ServerHandle {self.name!r} {self.url} {state}>"
+
+
+async def _close(listening: Listening) -> None:
+    listening.close()
+    await listening.wait_closed()
+
+
+async def _open(app: Servable, host: str, port: int) -> Listening:
+    return await app.open(host, port)
+
+
+def _listening_port(listening: Listening) -> int:
+    for sock in listening.sockets:
+        return int(sock.getsockname()[1])
+    raise ServerError("the server has no listening socket")
+
+
+def start(
+    app: Servable, host: str = "127.0.0.1", port: int = 0, name: str | None = None
+) -> ServerHandle:
+    """Start ``app`` in the background and return its :class:`ServerHandle`.
+
+    Args:
+        app: an :class:`~labkit.app.App` (``labkit.echo_app()``, ``labkit.chat_app()``)
+            or any other :class:`Servable`.
+        host: the interface to bind. ``127.0.0.1`` (the default) is reachable
+            from this machine only; ``0.0.0.0`` lets anyone on the network in,
+            and logs a warning saying so.
+        port: the TCP port; 0 lets the system pick a free one.
+        name: the name to keep the server under, by default ``app.name``. A
+            server already running under that name is stopped first, so
+            re-running a notebook cell replaces its server.
+
+    Raises:
+        PortInUseError: the port is held by a program that is not one of ours.
+        TypeError: ``app`` is not something that can be served.
+    """
+    if not isinstance(app, Servable):
+        raise TypeError(
+            f"labkit.start() needs an app such as labkit.echo_app(), got {type(app).__name__}"
+        )
+    name = name or app.name
+    with _lock:
+        _replace(name, host, port)
+        try:
+            listening = run_sync(_open(app, host, port), timeout=START_TIMEOUT)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUseError(host, port) from exc
+            raise
+        handle = ServerHandle(name, host, _listening_port(listening), app, listening)
+        _handles[name] = handle
+    if host in ("0.0.0.0", "::", ""):
+        log.warning(
+            "%s listens on all interfaces (%s): anyone who can reach this machine "
+            "can connect. Use host='127.0.0.1' unless you mean to share it.",
+            name,
+            host or "*",
+        )
+    log.info("started %s on %s", name, handle.url)
+    return handle
+
+
+def _replace(name: str, host: str, port: int) -> None:
+    """Stop our own server with this name, or on this fixed port."""
+    doomed = [
+        h
+        for h in _handles.values()
+        if h.name == name or (port and h.port == port and _same_bind(h.host, host))
+    ]
+    for handle in doomed:
+        log.info("replacing %s (%s)", handle.name, handle.url)
+        handle.stop()
+
+
+def _same_bind(a: str, b: str) -> bool:
+    """Would binding ``a`` and ``b`` on one port collide? Wildcards collide with all."""
+    wild = {"", "0.0.0.0", "::"}
+    return a == b or a in wild or b in wild
+
+
+def running() -> list[ServerHandle]:
+    """The servers that are running now, oldest first."""
+    with _lock:
+        return list(_handles.values())
+
+
+def stop_all() -> None:
+    """Stop every running server (each gets :meth:`ServerHandle.stop`)."""
+    for handle in running():
+        handle.stop()
+
+
+def _shutdown() -> None:
+    """At interpreter exit: stop the servers, then the loop and its thread."""
+    global _loop, _thread
+    try:
+        stop_all()
+    finally:
+        with _lock:
+            loop, thread, _loop, _thread = _loop, _thread, None, None
+        if loop is not None and thread is not None and thread.is_alive():
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=5)
+            if not loop.is_running():
+                loop.close()
+
+
+atexit.register(_shutdown)
