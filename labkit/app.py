@@ -358,7 +358,7 @@ class App:
             page = self._pages.get(path)
             if page is not None and request.method == "GET":
                 return await self._page(page, request)
-            if self._routes and not any(r.match(path) for r in self._routes):
+            if self._routes and not any(r.match(path) is not None for r in self._routes):
                 return self._refuse(404, f"Not found: {path}")
             return None  # websockets answers 426 Upgrade Required (or 405)
         version = request.headers.get("Sec-WebSocket-Version")
@@ -371,7 +371,7 @@ class App:
         refusal = self._check_origin(request)
         if refusal is not None:
             return refusal
-        if self._routes and not any(r.match(path) for r in self._routes):
+        if self._routes and not any(r.match(path) is not None for r in self._routes):
             return self._refuse(404, f"No WebSocket route for {path}")
         ctx = Context(
             websocket=connection,

@@ -44,6 +44,7 @@ from collections.abc import Coroutine, Iterable
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from .errors import KitLoopError, PortInUseError, ServerError
+from .logs import recent
 
 __all__ = [
     "Listening",
@@ -208,6 +209,12 @@ class ServerHandle:
     def running(self) -> bool:
         """True until :meth:`stop` has finished."""
         return self._listening is not None
+
+    def logs(self, last: int = 50) -> list[str]:
+        """The last log lines of this server (from the kit's in-memory log)."""
+        logger = getattr(self.app, "logger", None)
+        prefix = logger.name if isinstance(logger, logging.Logger) else "labkit"
+        return recent(prefix, last)
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """Stop the server; return when its port is free and its connections closed.

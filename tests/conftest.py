@@ -107,9 +107,7 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(
-    browser: Browser, request: pytest.FixtureRequest, artifacts_dir: Path
-) -> Iterator[Page]:
+def page(browser: Browser, request: pytest.FixtureRequest, artifacts_dir: Path) -> Iterator[Page]:
     """A fresh browser context and page per test; a failing test leaves a screenshot.
 
     The screenshot goes to ``artifacts/<test name>.png``.

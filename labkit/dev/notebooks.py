@@ -155,9 +155,7 @@ def find_notebooks(paths: Iterable[Path]) -> list[Path]:
     found: set[Path] = set()
     for path in paths:
         if path.is_dir():
-            found.update(
-                p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
-            )
+            found.update(p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
         elif path.is_file():
             found.add(path)
         else:

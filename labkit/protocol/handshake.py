@@ -241,7 +241,8 @@ def parse_request(
 def _head(status: int, headers: HeadersLike, reason: str | None = None) -> bytes:
     """A response status line plus header lines plus the empty line."""
     phrase = reason if reason is not None else _reason(status)
-    return f"HTTP/1.1 {status} {phrase}\r\n".encode("latin-1") + serialize_headers(headers) + b"\r\n"
+    status_line = f"HTTP/1.1 {status} {phrase}\r\n".encode("latin-1")
+    return status_line + serialize_headers(headers) + b"\r\n"
 
 
 def _reason(status: int) -> str:

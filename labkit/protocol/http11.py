@@ -184,8 +184,10 @@ def serialize_headers(headers: HeadersLike) -> bytes:
         ValueError: a name is not a token or a value holds CR/LF, which would
             let a caller inject extra headers.
     """
-    pairs = headers.raw_items() if isinstance(headers, Headers) else (
-        headers.items() if isinstance(headers, Mapping) else headers
+    pairs = (
+        headers.raw_items()
+        if isinstance(headers, Headers)
+        else (headers.items() if isinstance(headers, Mapping) else headers)
     )
     out = []
     for name, value in pairs:

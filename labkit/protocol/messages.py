@@ -77,8 +77,9 @@ class MessageAssembler:
         """
         frame.check()
         if self.role is not None and frame.masked != self.role.expects_masked:
-            side = "client frame is not masked" if frame.masked is False else "server frame is masked"
-            raise FrameError(f"{side} (section 5.1)")
+            if self.role is Role.SERVER:
+                raise FrameError("client frame is not masked (section 5.1: clients must mask)")
+            raise FrameError("server frame is masked (section 5.1: servers must not mask)")
 
         if frame.opcode.is_control:
             if frame.opcode is Opcode.PING:
@@ -109,7 +110,8 @@ class MessageAssembler:
 
         if not frame.fin:
             return None
-        data: str | bytes = "".join(self._text) if self._utf8 is not None else b"".join(self._chunks)
+        data: str | bytes
+        data = "".join(self._text) if self._utf8 is not None else b"".join(self._chunks)
         self._opcode, self._utf8, self._size = None, None, 0
         self._chunks, self._text = [], []
         return Message(data)

@@ -9,6 +9,7 @@ them::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -86,10 +87,9 @@ class Lab:
     def stop(self, timeout: float = 15.0) -> None:
         """Shut the server down: politely through the API, then terminate, then kill."""
         if self.process.poll() is None:
-            try:
+            # A server already going away may not answer; the signals below make sure.
+            with contextlib.suppress(OSError, urllib.error.URLError):
                 self.api("POST", "api/shutdown", timeout=5.0)
-            except (OSError, urllib.error.URLError):
-                pass  # already going away; the signals below make sure
             try:
                 self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -169,9 +169,7 @@ def _check_kernel(probe: subprocess.Popen[str]) -> None:
         )
 
 
-def start_lab(
-    base: Path, notebooks_dir: Path, log_path: Path, *, timeout: float = 90.0
-) -> Lab:
+def start_lab(base: Path, notebooks_dir: Path, log_path: Path, *, timeout: float = 90.0) -> Lab:
     """Start ``jupyter lab`` on a free port over copies of the kit's notebooks.
 
     Args:
@@ -215,7 +213,7 @@ def start_lab(
         "--ServerApp.ip=127.0.0.1",
         "--ServerApp.port=0",  # the system picks a free port; read back from the runtime file
         "--ServerApp.port_retries=0",
-        "--ServerApp.token=",
+        "--IdentityProvider.token=",
         "--ServerApp.password=",
         # No token means no XSRF cookie for the REST calls the tests make from Python.
         "--ServerApp.disable_check_xsrf=True",
@@ -226,7 +224,10 @@ def start_lab(
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         f"--LabApp.user_settings_dir={settings_dir}",
         f"--LabApp.workspaces_dir={base / 'workspaces'}",
+        "--LabApp.extension_manager=readonly",  # never ask PyPI for extensions
     ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")  # containers often run as root
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = log_path.open("wb")
     process = subprocess.Popen(
@@ -402,14 +403,19 @@ _COLLECT = (
 }"""
 )
 
-# Height of everything the notebook would show if the window were tall enough.
+# Window height at which the whole notebook fits: the bottom of the last cell,
+# as if scrolled to the top, plus whatever Lab draws below the notebook.
 _CONTENT_HEIGHT = (
     "(path) => {"
     + _FIND_PANEL
     + """
   const panel = findPanel(path);
-  const scroller = panel.content.node.querySelector('.jp-WindowedPanel-outer') || panel.content.node;
-  return scroller.scrollHeight + (window.innerHeight - scroller.clientHeight);
+  const notebook = panel.content.node;
+  const scroller = notebook.querySelector('.jp-WindowedPanel-outer') || notebook;
+  const cells = panel.content.widgets;
+  if (!cells.length) return window.innerHeight;
+  const bottom = cells[cells.length - 1].node.getBoundingClientRect().bottom + scroller.scrollTop;
+  return bottom + (window.innerHeight - scroller.getBoundingClientRect().bottom) + 24;
 }"""
 )
 
@@ -474,7 +480,7 @@ def run_notebook(
 def _full_screenshot(page: Page, name: str, path: Path) -> None:
     """Screenshot the whole notebook: Lab scrolls inside a fixed window, so grow the window."""
     size = page.viewport_size or {"width": 1280, "height": 900}
-    height = min(int(page.evaluate(_CONTENT_HEIGHT, name)) + 40, 16000)
+    height = min(int(page.evaluate(_CONTENT_HEIGHT, name)), 16000)
     if height > size["height"]:
         page.set_viewport_size({"width": size["width"], "height": height})
         page.evaluate(_NEXT_FRAME)

@@ -15,7 +15,11 @@ from labkit.dev.notebooks import clean_paths, find_notebooks, main, problems, st
 
 def _clean_notebook() -> nbformat.NotebookNode:
     nb = new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.metadata["language_info"] = {"name": "python"}
     nb.cells = [
         new_markdown_cell("# Handshake", id="intro"),

@@ -1,0 +1,191 @@
+"""The chat room served over WebSockets: lesson 3 of the tutorial, made solid.
+
+The tutorial's Koa2 chat loops over every client to pass a message on::
+
+    app.ws.use(ctx => {
+      ctx.websocket.on('message', msg => {
+        app.ws.server.clients.forEach(c => { if (c !== ctx.websocket) c.send(msg); });
+      });
+    });
+
+Here one middleware feeds each incoming message to a :class:`~labkit.chat.room.Room`
+(which knows the protocol and who is who, without any I/O) and performs what
+the room answers: a reply to one connection, a broadcast framed once for every
+joined connection (:meth:`labkit.app.App.broadcast`), or a close. When the
+connection ends, however it ends (a close frame, a vanished TCP peer, a missed
+pong), the ``finally`` block takes the user out of the room and tells the
+others, so no ghost stays in the user list.
+
+The same port answers ``GET /`` with a self-contained chat page whose
+WebSocket connects back to ``/``. The page is sent with a Content Security
+Policy that only allows its own inline script and style, as a second line of
+defence behind its rule of never parsing user text as HTML.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from collections.abc import Iterable
+from importlib import resources
+
+from websockets.http11 import Request
+
+from labkit.app import App, Context, HttpResponse, Next
+from labkit.chat.protocol import HISTORY, MAX_FRAME
+from labkit.chat.room import (
+    ABUSE_LIMIT,
+    ABUSE_WINDOW,
+    BURST,
+    RATE,
+    TYPING_INTERVAL,
+    Action,
+    Broadcast,
+    Reply,
+    Room,
+)
+
+__all__ = ["ChatApp", "chat_app", "page_html"]
+
+
+def page_html() -> str:
+    """Return the chat page (``labkit/chat/page.html``), read fresh from the package."""
+    return resources.files("labkit.chat").joinpath("page.html").read_text("utf-8")
+
+
+def _csp(html: str) -> str:
+    """A Content Security Policy allowing exactly the page's inline script and style."""
+
+    def hashes(tag: str) -> str:
+        blocks = re.findall(rf"<{tag}>(.*?)</{tag}>", html, flags=re.DOTALL)
+        return " ".join(
+            "'sha256-" + base64.b64encode(hashlib.sha256(b.encode()).digest()).decode() + "'"
+            for b in blocks
+        )
+
+    return "; ".join(
+        [
+            "default-src 'none'",
+            f"script-src {hashes('script')}",
+            f"style-src {hashes('style')}",
+            # CSP level 3: 'self' also covers ws:// and wss:// to the page's own host.
+            "connect-src 'self'",
+            "img-src 'self' data:",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors 'self'",
+        ]
+    )
+
+
+class ChatApp(App):
+    """An :class:`~labkit.app.App` that serves one chat :class:`~labkit.chat.room.Room`.
+
+    Attributes:
+        room: the room's state (``room.users``, ``len(room)``, ``room.history``).
+    """
+
+    room: Room[Context]
+
+
+def chat_app(
+    *,
+    name: str = "chat",
+    origins: str | Iterable[str] | None = "same-host",
+    history: int = HISTORY,
+    rate: float = RATE,
+    burst: float = BURST,
+    abuse_limit: int = ABUSE_LIMIT,
+    abuse_window: float = ABUSE_WINDOW,
+    typing_interval: float = TYPING_INTERVAL,
+    max_size: int = MAX_FRAME,
+    ping_interval: float | None = 20.0,
+    ping_timeout: float | None = 20.0,
+    close_timeout: float = 5.0,
+    max_buffer: int = 1 << 20,
+) -> ChatApp:
+    """Build the chat server: serve it with ``labkit.start(chat_app())``.
+
+    Args:
+        name: the name :func:`labkit.start` keeps the server under.
+        origins: which browser origins may connect (see :class:`~labkit.app.App`);
+            the default accepts the chat page served by this same server.
+        history: how many recent public messages a newcomer receives.
+        rate: frames per second one connection may send on average.
+        burst: frames a quiet connection may send at once.
+        abuse_limit: refused frames tolerated within ``abuse_window`` seconds;
+            one more closes the connection with 1008 (RFC 6455, section 7.4.1).
+        abuse_window: seconds over which refused frames are counted.
+        typing_interval: seconds between two typing notices forwarded per user.
+        max_size: largest message in bytes; bigger ones close with 1009.
+        ping_interval: seconds between keepalive pings (RFC 6455, section 5.5.2);
+            a client that vanished without a close frame is noticed by then.
+        ping_timeout: seconds to wait for the pong before dropping the client.
+        close_timeout: seconds to wait for the closing handshake (RFC 6455,
+            section 7.1.1) before cutting the TCP connection.
+        max_buffer: bytes queued for one slow reader before it is disconnected.
+
+    Returns:
+        The app, with its :class:`~labkit.chat.room.Room` as ``app.room``.
+    """
+    app = ChatApp(
+        name,
+        max_size=max_size,
+        origins=origins,
+        ping_interval=ping_interval,
+        ping_timeout=ping_timeout,
+        close_timeout=close_timeout,
+        max_buffer=max_buffer,
+    )
+    room: Room[Context] = Room(
+        history=history,
+        rate=rate,
+        burst=burst,
+        abuse_limit=abuse_limit,
+        abuse_window=abuse_window,
+        typing_interval=typing_interval,
+    )
+    app.room = room
+    html = page_html()
+    headers = (("Content-Security-Policy", _csp(html)), ("Referrer-Policy", "no-referrer"))
+
+    @app.http("/")
+    def page(request: Request) -> HttpResponse:
+        return HttpResponse(200, html, "text/html; charset=utf-8", headers)
+
+    async def perform(ctx: Context, actions: list[Action[Context]]) -> bool:
+        """Do what the room asked; return ``False`` once ``ctx`` must stop reading."""
+        for action in actions:
+            if isinstance(action, Broadcast):
+                app.broadcast(action.text, to=room.connections, exclude=action.exclude)
+            elif isinstance(action, Reply):
+                if action.conn is ctx:
+                    # Awaited: a sender that does not read its answers slows
+                    # down its own loop, nobody else's.
+                    await ctx.send(action.text)
+                else:
+                    # Never wait for another user's socket: it may be slow.
+                    app.broadcast(action.text, to=(action.conn,))
+            else:
+                ctx.log.info("closing with %d: %s", action.code, action.reason)
+                await action.conn.websocket.close(action.code, action.reason)
+                return False
+        return True
+
+    @app.use
+    async def chat(ctx: Context, next: Next) -> None:
+        room.connect(ctx)
+        try:
+            async for frame in ctx.websocket:
+                if not await perform(ctx, room.handle(ctx, frame)):
+                    break
+        finally:
+            # Runs for every ending: close frame, reset socket, ping timeout,
+            # server shutdown. Leave notices are broadcasts, never awaited.
+            for action in room.disconnect(ctx):
+                if isinstance(action, Broadcast):
+                    app.broadcast(action.text, to=room.connections, exclude=action.exclude)
+        await next()
+
+    return app

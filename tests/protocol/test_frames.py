@@ -1,0 +1,254 @@
+"""Tests for labkit.protocol.frames: RFC 6455 section 5 on bytes alone."""
+
+import pytest
+
+from labkit.errors import FrameError, MessageTooBig
+from labkit.protocol import frames
+from labkit.protocol.frames import (
+    Frame,
+    FrameParser,
+    IncompleteFrame,
+    Opcode,
+    Role,
+    apply_mask,
+    decode_frame,
+)
+
+KEY = bytes.fromhex("37fa213d")
+
+# RFC 6455, section 5.7.
+UNMASKED_HELLO = bytes.fromhex("810548656c6c6f")
+MASKED_HELLO = bytes.fromhex("818537fa213d7f9f4d5158")
+HEL = bytes.fromhex("010348656c")
+LO = bytes.fromhex("80026c6f")
+PING_HELLO = bytes.fromhex("890548656c6c6f")
+MASKED_PONG_HELLO = bytes.fromhex("8a8537fa213d7f9f4d5158")
+
+
+@pytest.fixture
+def fixed_mask(monkeypatch):
+    """Make every random masking key the RFC's 37 fa 21 3d."""
+    monkeypatch.setattr(frames, "random_mask_key", lambda: KEY)
+
+
+def parse_all(data: bytes, **kwargs) -> Frame:
+    """Drive the Frame.parse generator over a buffer, checking it asks exactly."""
+    gen = Frame.parse(**kwargs)
+    pos = 0
+    n = next(gen)
+    try:
+        while True:
+            assert pos + n <= len(data), "parser asked for more bytes than the frame has"
+            chunk, pos = data[pos : pos + n], pos + n
+            n = gen.send(chunk)
+    except StopIteration as done:
+        assert pos == len(data), "parser left bytes of the frame unread"
+        return done.value
+
+
+def test_rfc_unmasked_hello():
+    """0x81 0x05 'Hello' is a single unmasked text frame."""
+    frame = parse_all(UNMASKED_HELLO)
+    assert frame == Frame(Opcode.TEXT, b"Hello")
+    assert not frame.masked
+    assert frame.serialize() == UNMASKED_HELLO
+
+
+def test_rfc_masked_hello(fixed_mask):
+    """The RFC's masked 'Hello' unmasks to Hello and re-masks to the same bytes."""
+    frame = parse_all(MASKED_HELLO)
+    assert (frame.opcode, frame.payload, frame.mask_key) == (Opcode.TEXT, b"Hello", KEY)
+    assert frame.serialize() == MASKED_HELLO
+    assert Frame.text("Hello").serialize(mask=True) == MASKED_HELLO
+
+
+def test_rfc_fragmented_hello():
+    """'Hel' without FIN then a continuation 'lo' with FIN."""
+    first, second = parse_all(HEL), parse_all(LO)
+    assert (first.opcode, first.fin, first.payload) == (Opcode.TEXT, False, b"Hel")
+    assert (second.opcode, second.fin, second.payload) == (Opcode.CONT, True, b"lo")
+    assert Frame(Opcode.CONT, b"lo").serialize() == LO
+
+
+def test_rfc_ping_and_masked_pong(fixed_mask):
+    """An unmasked ping 'Hello' and its masked pong serialize as in the RFC."""
+    assert parse_all(PING_HELLO) == Frame.ping(b"Hello")
+    assert Frame.ping(b"Hello").serialize() == PING_HELLO
+    assert Frame.pong(b"Hello").serialize(mask=True) == MASKED_PONG_HELLO
+
+
+def test_rfc_256_bytes_uses_16_bit_length():
+    """256 bytes of binary take the 126 + 16-bit form: 0x82 0x7E 0x0100."""
+    data = Frame.binary(bytes(256)).serialize()
+    assert data[:4] == bytes.fromhex("827e0100")
+    assert len(data) == 4 + 256
+    assert parse_all(data).payload == bytes(256)
+
+
+def test_rfc_64kib_uses_64_bit_length():
+    """65536 bytes take the 127 + 64-bit form: 0x82 0x7F 0x0000000000010000."""
+    data = Frame.binary(bytes(65536)).serialize()
+    assert data[:10] == bytes.fromhex("827f0000000000010000")
+    assert parse_all(data).payload == bytes(65536)
+
+
+@pytest.mark.parametrize(
+    ("size", "head_len"), [(0, 2), (125, 2), (126, 4), (65535, 4), (65536, 10)]
+)
+def test_serialize_uses_minimal_length(size, head_len):
+    """Each payload size uses the shortest of the 7/16/64-bit length fields."""
+    data = Frame.binary(b"x" * size).serialize()
+    assert len(data) == head_len + size
+
+
+def test_apply_mask_is_its_own_inverse():
+    """Masking twice with the same key gives the data back (section 5.3)."""
+    data = bytes(range(256)) * 3 + b"odd"
+    masked = apply_mask(data, KEY)
+    assert masked != data
+    assert apply_mask(masked, KEY) == data
+    assert apply_mask(b"Hello", KEY) == bytes.fromhex("7f9f4d5158")
+    assert apply_mask(b"", KEY) == b""
+    with pytest.raises(ValueError):
+        apply_mask(b"x", b"abc")
+
+
+def test_serialize_random_mask_uses_random_mask_key(monkeypatch):
+    """Without a key, masking draws one from random_mask_key (patched here)."""
+    monkeypatch.setattr(frames, "random_mask_key", lambda: b"\x00\x00\x00\x00")
+    assert Frame.text("Hi").serialize(mask=True) == b"\x81\x82\x00\x00\x00\x00Hi"
+
+
+def test_serialize_mask_false_drops_a_parsed_key():
+    """A server re-sending a parsed client frame can strip the mask."""
+    assert parse_all(MASKED_HELLO).serialize(mask=False) == UNMASKED_HELLO
+
+
+@pytest.mark.parametrize("opcode", [0x3, 0x4, 0x5, 0x6, 0x7, 0xB, 0xC, 0xD, 0xE, 0xF])
+def test_reserved_opcodes_are_refused(opcode):
+    """Reserved opcodes 3-7 and 0xB-0xF fail with 1002 before the payload."""
+    with pytest.raises(FrameError) as info:
+        parse_all(bytes([0x80 | opcode, 0x00]))
+    assert info.value.close_code == 1002
+
+
+@pytest.mark.parametrize(("bit", "name"), [(0x40, "RSV1"), (0x20, "RSV2"), (0x10, "RSV3")])
+def test_rsv_bits_are_refused(bit, name):
+    """An RSV bit without a negotiated extension is a protocol error."""
+    with pytest.raises(FrameError, match=name):
+        parse_all(bytes([0x81 | bit, 0x00]))
+    with pytest.raises(FrameError, match=name):
+        Frame(Opcode.TEXT, b"", rsv1=bit == 0x40, rsv2=bit == 0x20, rsv3=bit == 0x10).check()
+
+
+def test_fragmented_control_frame_is_refused():
+    """A ping without FIN is refused: control frames are never fragmented."""
+    with pytest.raises(FrameError, match="fragmented"):
+        parse_all(b"\x09\x00")
+    with pytest.raises(FrameError):
+        Frame(Opcode.PING, b"", fin=False).serialize()
+
+
+def test_control_frame_over_125_bytes_is_refused_before_payload():
+    """A 126-byte ping is refused as soon as its length is read."""
+    gen = Frame.parse()
+    next(gen)
+    assert gen.send(b"\x89\x7e") == 2
+    with pytest.raises(FrameError, match="at most 125"):
+        gen.send(b"\x00\x7e")
+    with pytest.raises(FrameError):
+        Frame.ping(b"x" * 126).check()
+
+
+def test_masking_must_match_the_role():
+    """A server refuses unmasked frames, a client refuses masked ones (section 5.1)."""
+    with pytest.raises(FrameError, match="not masked"):
+        parse_all(UNMASKED_HELLO, mask=Role.SERVER.expects_masked)
+    with pytest.raises(FrameError, match="is masked"):
+        parse_all(MASKED_HELLO, mask=Role.CLIENT.expects_masked)
+    assert parse_all(MASKED_HELLO, mask=True).payload == b"Hello"
+
+
+def test_64_bit_length_with_top_bit_is_refused():
+    """The most significant bit of a 64-bit length must be 0 (section 5.2)."""
+    with pytest.raises(FrameError, match="most significant"):
+        parse_all(b"\x82\x7f\x80" + bytes(7))
+
+
+def test_max_size_is_checked_before_reading_the_payload():
+    """A frame declaring more than max_size fails with 1009 without asking for it."""
+    gen = Frame.parse(max_size=1000)
+    next(gen)
+    assert gen.send(b"\x82\x7f") == 8
+    with pytest.raises(MessageTooBig) as info:
+        gen.send((2**20).to_bytes(8, "big"))
+    assert info.value.close_code == 1009
+
+
+def test_decode_frame_reports_consumed_bytes():
+    """decode_frame returns the first frame and how many bytes it used."""
+    frame, used = decode_frame(UNMASKED_HELLO + PING_HELLO)
+    assert (frame.payload, used) == (b"Hello", 7)
+    assert decode_frame((UNMASKED_HELLO + PING_HELLO)[used:])[0].opcode is Opcode.PING
+
+
+def test_decode_frame_on_partial_data_says_what_is_missing():
+    """Truncated bytes raise IncompleteFrame with how many more are needed."""
+    with pytest.raises(IncompleteFrame) as info:
+        decode_frame(UNMASKED_HELLO[:4])
+    assert info.value.needed == 3
+    with pytest.raises(IncompleteFrame):
+        decode_frame(b"")
+
+
+def test_frame_parser_handles_one_byte_at_a_time():
+    """Frames split at every byte boundary come out whole and in order."""
+    stream = MASKED_HELLO + HEL + LO + Frame.binary(bytes(300)).serialize()
+    parser = FrameParser(mask=None)
+    got = []
+    for i in range(len(stream)):
+        got += parser.feed(stream[i : i + 1])
+    assert [f.payload for f in got] == [b"Hello", b"Hel", b"lo", bytes(300)]
+    assert parser.buffered == 0
+
+
+def test_frame_parser_many_frames_in_one_chunk():
+    """One chunk holding several frames returns all of them."""
+    parser = FrameParser()
+    assert len(parser.feed(UNMASKED_HELLO * 3 + UNMASKED_HELLO[:3])) == 3
+    assert parser.feed(UNMASKED_HELLO[3:])[0].payload == b"Hello"
+
+
+def test_frame_parser_refuses_input_after_an_error():
+    """After a bad frame the parser stays failed: the stream cannot be trusted."""
+    parser = FrameParser(mask=True)
+    with pytest.raises(FrameError):
+        parser.feed(UNMASKED_HELLO)
+    with pytest.raises(FrameError, match="already failed"):
+        parser.feed(MASKED_HELLO)
+
+
+def test_describe_shows_what_matters():
+    """describe() names FIN, opcode, mask key, length and a payload preview."""
+    assert decode_frame(MASKED_HELLO)[0].describe() == (
+        "FIN=1 TEXT(0x1) masked key=37fa213d len=5 payload='Hello'"
+    )
+    assert Frame(Opcode.CONT, b"lo", fin=False).describe().startswith("FIN=0 CONT(0x0)")
+    binary = Frame.binary(bytes(range(40))).describe()
+    assert "len=40" in binary and "00 01 02" in binary and "…" in binary
+    assert "payload=(empty)" in Frame.ping().describe()
+
+
+def test_describe_close_frames_shows_code_and_reason():
+    """A close frame is described by its code, name and reason."""
+    assert Frame.close(1001, "bye").describe().endswith("code=1001 (GOING_AWAY) reason='bye'")
+    assert "code=1005 (NO_STATUS_RCVD)" in Frame.close(None).describe()
+    assert "invalid close payload" in Frame(Opcode.CLOSE, b"\x03").describe()
+    assert repr(Frame.close()).startswith("<Frame FIN=1 CLOSE(0x8)")
+
+
+def test_opcode_kinds():
+    """Opcodes 0x8 and up are control opcodes; reserved values are not members."""
+    assert [op.is_control for op in Opcode] == [False, False, False, True, True, True]
+    with pytest.raises(ValueError):
+        Opcode(3)

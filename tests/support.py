@@ -1,0 +1,74 @@
+"""Small helpers shared by the tests: raw sockets for what real clients won't send."""
+
+from __future__ import annotations
+
+import base64
+import os
+import socket
+
+__all__ = ["handshake_head", "handshake_request", "http_exchange", "read_http_head"]
+
+
+def handshake_request(port: int, path: str = "/", **headers: str) -> bytes:
+    """A valid client handshake (RFC 6455, section 4.1); keyword args override headers."""
+    fields = {
+        "Host": f"127.0.0.1:{port}",
+        "Upgrade": "websocket",
+        "Connection": "Upgrade",
+        "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode(),
+        "Sec-WebSocket-Version": "13",
+    }
+    for key, value in headers.items():
+        name = key.replace("_", "-")
+        if value is None:
+            fields.pop(name, None)
+        else:
+            fields[name] = value
+    lines = [f"GET {path} HTTP/1.1", *(f"{k}: {v}" for k, v in fields.items())]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def read_http_head(sock: socket.socket, limit: int = 65536) -> tuple[int, dict[str, str], bytes]:
+    """Read an HTTP response head; return (status, lower-cased headers, extra bytes)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+        if len(data) > limit:
+            raise AssertionError("response head too large")
+    head, _, rest = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1]) if lines and lines[0] else 0
+    fields = {}
+    for line in lines[1:]:
+        key, _, value = line.partition(":")
+        fields[key.strip().lower()] = value.strip()
+    return status, fields, rest
+
+
+def http_exchange(port: int, request: bytes, timeout: float = 5.0) -> tuple[int, dict[str, str], bytes]:
+    """Send raw bytes, read the whole response until the server closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(request)
+        status, fields, body = read_http_head(sock)
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except (ConnectionResetError, TimeoutError):
+                break
+            if not chunk:
+                break
+            body += chunk
+            if "content-length" in fields and len(body) >= int(fields["content-length"]):
+                break
+        return status, fields, body
+
+
+def handshake_head(port: int, request: bytes, timeout: float = 5.0) -> tuple[int, dict[str, str]]:
+    """Send a handshake, read only the response head, then hang up."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(request)
+        status, fields, _ = read_http_head(sock)
+        return status, fields
