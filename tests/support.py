@@ -48,7 +48,9 @@ def read_http_head(sock: socket.socket, limit: int = 65536) -> tuple[int, dict[s
     return status, fields, rest
 
 
-def http_exchange(port: int, request: bytes, timeout: float = 5.0) -> tuple[int, dict[str, str], bytes]:
+def http_exchange(
+    port: int, request: bytes, timeout: float = 5.0
+) -> tuple[int, dict[str, str], bytes]:
     """Send raw bytes, read the whole response until the server closes."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         sock.sendall(request)

@@ -304,7 +304,11 @@ def test_plain_http_routes_share_the_port(serve):
     server = serve(app)
     get = "GET {} HTTP/1.1\r\nHost: x\r\n\r\n"
     status, headers, body = http_exchange(server.port, get.format("/").encode())
-    assert (status, headers["content-type"], body) == (200, "text/html; charset=utf-8", b"<h1>hi</h1>")
+    assert (status, headers["content-type"], body) == (
+        200,
+        "text/html; charset=utf-8",
+        b"<h1>hi</h1>",
+    )
     status, headers, body = http_exchange(server.port, get.format("/api").encode())
     assert (status, body) == (201, b'{"ok": true}')
     status, headers, _ = http_exchange(server.port, get.format("/other").encode())

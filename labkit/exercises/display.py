@@ -1,0 +1,117 @@
+"""Show feedback: coloured HTML in Jupyter, plain text in a terminal or a test log.
+
+Every object here has a ``_repr_html_`` and a text ``__repr__``, so Jupyter
+keeps both in the output (``text/html`` and ``text/plain``) and tools that read
+only text (nbval, a terminal, a log) still see the verdict.
+
+Anything that came from the learner's code (a returned value, an exception
+message) ends up in the message text, and every piece of text is passed
+through :func:`html.escape` before it goes into the HTML: learner output is
+shown, never rendered.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Any, Literal
+
+__all__ = ["Note", "Verdict", "emit"]
+
+Status = Literal["ok", "wrong", "todo"]
+
+# (mark, headline, border colour, background colour) per status.
+_LOOK: dict[str, tuple[str, str, str, str]] = {
+    "ok": ("✓", "correct!", "#2e7d32", "#e8f5e9"),
+    "wrong": ("✗", "not yet right", "#c62828", "#ffebee"),
+    "todo": ("○", "not attempted yet", "#546e7a", "#eceff1"),
+    "hint": ("💡", "", "#f9a825", "#fffde7"),
+    "code": ("📖", "", "#1565c0", "#e3f2fd"),
+}
+
+_BOX = (
+    '<div class="labkit-exercise labkit-{kind}" style="border-left:4px solid {border};'
+    "background:{background};color:#212121;padding:6px 12px;margin:4px 0;"
+    'border-radius:2px">{body}</div>'
+)
+_PRE = '<pre style="white-space:pre-wrap;margin:4px 0;background:transparent">{}</pre>'
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A check's outcome, ready to show.
+
+    Attributes:
+        exercise: the exercise's name.
+        status: ``"ok"`` (✓), ``"wrong"`` (✗) or ``"todo"`` (not attempted yet).
+        message: the praise or what went wrong.
+        hint: shown under a wrong answer.
+    """
+
+    exercise: str
+    status: Status
+    message: str
+    hint: str = ""
+
+    def __repr__(self) -> str:
+        mark, headline, _, _ = _LOOK[self.status]
+        lines = [f"{mark} {self.exercise}: {headline}"]
+        lines += [f"  {line}" for line in self.message.splitlines()]
+        if self.status == "wrong" and self.hint:
+            lines += [f"  Hint: {line}" if i == 0 else f"        {line}"
+                      for i, line in enumerate(self.hint.splitlines())]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        mark, headline, border, background = _LOOK[self.status]
+        body = (
+            f'<strong style="color:{border}">{mark} {html.escape(self.exercise)}</strong> '
+            f"<span>{html.escape(headline)}</span>"
+        )
+        if self.message:
+            body += _PRE.format(html.escape(self.message))
+        if self.status == "wrong" and self.hint:
+            body += f"<div><em>Hint:</em> {_PRE.format(html.escape(self.hint))}</div>"
+        return _BOX.format(kind=self.status, border=border, background=background, body=body)
+
+
+@dataclass(frozen=True)
+class Note:
+    """A hint or a solution, ready to show.
+
+    Attributes:
+        title: e.g. ``"Hint: accept_key"``.
+        text: the hint, or the solution's source code.
+        kind: ``"hint"`` or ``"code"``.
+    """
+
+    title: str
+    text: str
+    kind: Literal["hint", "code"] = "hint"
+
+    def __repr__(self) -> str:
+        mark = _LOOK[self.kind][0]
+        indented = "\n".join(f"    {line}" if line else "" for line in self.text.splitlines())
+        return f"{mark} {self.title}\n{indented}"
+
+    def _repr_html_(self) -> str:
+        mark, _, border, background = _LOOK[self.kind]
+        body = f'<strong style="color:{border}">{mark} {html.escape(self.title)}</strong>'
+        body += _PRE.format(html.escape(self.text))
+        return _BOX.format(kind=self.kind, border=border, background=background, body=body)
+
+
+def emit(obj: Any) -> None:
+    """Show ``obj`` with IPython's ``display`` in a kernel, else print its text."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # the kit runs without Jupyter too
+        shell = None
+    else:
+        shell = get_ipython()
+    if shell is None:
+        print(repr(obj))
+        return
+    from IPython.display import display
+
+    display(obj)

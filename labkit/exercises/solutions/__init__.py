@@ -1,0 +1,13 @@
+"""Reference solutions, one module per lesson.
+
+They live apart from the notebooks so that a learner sees a solution only when
+asking for it (``ex.solution.accept_key()`` shows the source of the function
+here). The checkers use them to compute expected answers for generated inputs;
+fixed inputs are checked against the test vectors of RFC 6455 instead.
+"""
+
+from __future__ import annotations
+
+from . import lesson1, lesson2, lesson3
+
+__all__ = ["lesson1", "lesson2", "lesson3"]

@@ -1,0 +1,86 @@
+"""Tests for labkit.cli: `python -m labkit serve ...` as a user runs it."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from labkit.cli import build_parser
+
+
+def serve(*args: str) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "labkit", "serve", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    line = proc.stdout.readline().strip()
+    return proc, line
+
+
+def test_serve_echo_prints_the_url_and_stops_cleanly_on_ctrl_c():
+    """`serve echo --port 0` prints its URL once ready; Ctrl-C closes clients with 1001."""
+    proc, line = serve("echo", "--port", "0")
+    try:
+        assert line.startswith("listening on ws://127.0.0.1:")
+        url = line.removeprefix("listening on ")
+        with connect(url) as ws:
+            ws.send("cli")
+            assert ws.recv(timeout=5) == "cli"
+            proc.send_signal(signal.SIGINT)
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=10)
+        assert closed.value.rcvd.code == 1001
+        assert proc.wait(timeout=10) == 0
+        err = proc.stderr.read()
+        assert "connection established" in err and "stopped" in err
+    finally:
+        proc.kill()
+
+
+def test_serve_reports_a_busy_port_clearly():
+    """A port held by another program exits 1 with a message that says so."""
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        proc = subprocess.run(
+            [sys.executable, "-m", "labkit", "serve", "echo", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert proc.returncode == 1
+    assert f"port {port} on 127.0.0.1 is already in use" in proc.stderr
+
+
+def test_binding_all_interfaces_warns():
+    """--host 0.0.0.0 works but warns that the whole network can connect."""
+    proc, line = serve("echo", "--host", "0.0.0.0", "--port", "0")
+    try:
+        assert line.startswith("listening on ws://0.0.0.0:")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+        assert "anyone who can reach this machine" in proc.stderr.read()
+    finally:
+        proc.kill()
+
+
+def test_parser_knows_every_server_and_defaults_to_loopback():
+    """The defaults are safe: 127.0.0.1, port 8765, same-host origins."""
+    args = build_parser().parse_args(["serve", "chat"])
+    assert (args.kind, args.host, args.port, args.origins) == (
+        "chat",
+        "127.0.0.1",
+        8765,
+        "same-host",
+    )
+    args = build_parser().parse_args(["serve", "raw-echo", "--origin", "http://a, http://b"])
+    assert args.origins == ["http://a", "http://b"]

@@ -1,0 +1,70 @@
+"""Tests for labkit.echo: the tutorial's first middleware."""
+
+from __future__ import annotations
+
+import socket
+import struct
+
+import pytest
+from websockets.sync.client import connect
+
+import labkit
+from labkit.echo import preview
+from tests.support import handshake_request, read_http_head
+
+
+@pytest.fixture
+def echo():
+    server = labkit.start(labkit.echo_app(), name="echo-test")
+    yield server
+    server.stop()
+
+
+def test_echo_sends_text_as_text_and_binary_as_binary(echo):
+    """RFC 6455, section 5.6: the echo keeps each message's type."""
+    with connect(echo.url) as ws:
+        ws.send("héllo")
+        assert ws.recv(timeout=5) == "héllo"
+        ws.send(b"\x00\xff")
+        assert ws.recv(timeout=5) == b"\x00\xff"
+
+
+@pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536, 300_000])
+def test_echo_handles_every_length_encoding(echo, size):
+    """7-, 16- and 64-bit payload lengths (RFC 6455, section 5.2) round-trip."""
+    payload = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    with connect(echo.url) as ws:
+        ws.send(payload)
+        assert ws.recv(timeout=5) == payload
+
+
+def test_echo_logs_like_the_tutorial(echo):
+    """Each connection logs 'connection established' and each message 'received message'."""
+    with connect(echo.url) as ws:
+        ws.send("logged")
+        ws.recv(timeout=5)
+    lines = "\n".join(echo.logs())
+    assert "connection established" in lines
+    assert "received message: 'logged'" in lines
+
+
+def test_echo_closes_invalid_utf8_with_1007(echo):
+    """RFC 6455, section 8.1: text that is not UTF-8 fails the connection with 1007."""
+    with socket.create_connection(("127.0.0.1", echo.port), timeout=5) as sock:
+        sock.sendall(handshake_request(echo.port))
+        status, _, rest = read_http_head(sock)
+        assert status == 101
+        key = b"\x01\x02\x03\x04"
+        payload = bytes(b ^ key[i % 4] for i, b in enumerate(b"\xff\xfe"))
+        sock.sendall(bytes([0x81, 0x80 | 2]) + key + payload)  # masked text frame
+        while len(rest) < 4:
+            rest += sock.recv(16)
+    assert rest[0] == 0x88  # FIN + close
+    assert struct.unpack("!H", rest[2:4])[0] == 1007
+
+
+def test_preview_is_short_and_printable():
+    """Log previews cut long text and describe binary by size."""
+    assert preview("hi") == "'hi'"
+    assert preview("x" * 100).endswith("…'") and len(preview("x" * 100)) < 90
+    assert preview(b"\x00" * 7) == "<7 bytes of binary>"
