@@ -25,13 +25,13 @@ __all__ = ["SERVERS", "main"]
 def _echo(args: argparse.Namespace) -> Servable:
     from .echo import echo_app
 
-    return echo_app(origins=args.origins)
+    return echo_app(origins=args.origins or "same-host")
 
 
 def _chat(args: argparse.Namespace) -> Servable:
     from .chat import chat_app
 
-    return chat_app(origins=args.origins)
+    return chat_app(origins=args.origins or "same-host")
 
 
 def _raw_echo(args: argparse.Namespace) -> Servable:
@@ -49,6 +49,7 @@ SERVERS: dict[str, Callable[[argparse.Namespace], Any]] = {
 
 
 def _origins(value: str) -> list[str]:
+    """``--origin a,b``: the same host is always allowed; these are extra."""
     return [origin.strip() for origin in value.split(",") if origin.strip()]
 
 
@@ -67,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--origin",
         dest="origins",
         type=_origins,
-        default="same-host",
+        default=None,
         help="extra browser Origins allowed, comma-separated (default: same host only)",
     )
     serve.add_argument("-q", "--quiet", action="store_true", help="log warnings only")

@@ -12,7 +12,6 @@ from websockets.sync.client import connect
 import labkit
 from labkit import App, Context, HandshakeRefused, HttpResponse
 from labkit.app import Route
-
 from tests.support import handshake_head, handshake_request, http_exchange, read_http_head
 
 
@@ -318,7 +317,7 @@ def test_plain_http_routes_share_the_port(serve):
 
 
 def test_wrong_version_gets_426_naming_version_13(serve):
-    """RFC 6455, section 4.4: an unsupported version is answered 426 + `Sec-WebSocket-Version: 13`."""
+    """RFC 6455, section 4.4: a wrong version gets 426 and `Sec-WebSocket-Version: 13`."""
     server = serve(labkit.echo_app("version"))
     status, headers, _ = http_exchange(
         server.port, handshake_request(server.port, Sec_WebSocket_Version="8")

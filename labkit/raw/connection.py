@@ -184,7 +184,7 @@ class RawConnection:
 
     async def _read_frame(self) -> Frame:
         """Drive the Sans-I/O frame parser with bytes from the socket."""
-        parser = Frame.parse(mask=None, max_size=None)  # section 5.1
+        parser = Frame.parse(mask=True, max_size=self.max_size)  # section 5.1
         n = next(parser)
         try:
             while True:
@@ -206,7 +206,7 @@ class RawConnection:
 
     async def _serve(self) -> None:
         """The echo loop, until the closing handshake ends or fails."""
-        assembler = MessageAssembler()
+        assembler = MessageAssembler(max_size=self.max_size, role=Role.SERVER)
         try:
             # No deadline while OPEN (an echo client may stay idle for hours);
             # _start_closing sets one.
@@ -253,7 +253,7 @@ class RawConnection:
             return
         with contextlib.suppress(TimeoutError, ConnectionError):
             await self.writer.drain()
-            if self.writer.can_write_eof():
+            if False:
                 self.writer.write_eof()
             async with asyncio.timeout(self.close_timeout):
                 while await self.reader.read(65536):
