@@ -33,8 +33,9 @@ Rules that need the whole room (the protocol module checks the rest):
   :class:`RateLimiter` (by default 20 frames per second, bursts of 40). A frame
   without a token is not even parsed: it gets ``rate_limited``. More than 200
   refused frames within 10 seconds close the connection with 1008 (policy
-  violation). Typing notices are forwarded at most once per second per user;
-  extra ones are dropped silently, since they only say "still typing".
+  violation). Typing notices are forwarded at most once per second per user
+  (extra ones are dropped silently, since they only say "still typing"); a
+  public message starts the interval afresh, as it ends the typing.
 """
 
 from __future__ import annotations
@@ -292,6 +293,10 @@ class Room(Generic[C]):
             if peer.name is None:
                 raise ChatError(ErrorCode.NOT_JOINED, 'send {"type": "join", "name": ...} first')
             if isinstance(request, Say):
+                if request.to is None:
+                    # Pages stop showing "is typing" when the message arrives,
+                    # so the next typing notice is news again.
+                    peer.typed_at = -math.inf
                 return self._say(conn, peer.name, request)
             assert isinstance(request, Typing)
             return self._typing(conn, peer)

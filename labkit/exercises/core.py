@@ -55,6 +55,7 @@ __all__ = [
     "call",
     "placeholder",
     "show",
+    "solution_source",
 ]
 
 log = logging.getLogger("labkit.exercises")
@@ -174,7 +175,10 @@ def placeholder(obj: Any) -> str | None:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             if node.name == function.__name__:
                 if all(_is_filler(statement) for statement in node.body):
-                    return f"the body of {function.__name__} is still a placeholder"
+                    return (
+                        f"{function.__name__} still has its placeholder body: write your "
+                        "code in place of `...`, run that cell, then this one"
+                    )
                 return None
     return None
 
@@ -204,6 +208,34 @@ def call(fn: Callable[..., Any], *args: Any, name: str, expect_value: bool = Tru
     if expect_value and result is None:
         raise NotAttempted(f"{label} returned None (write the body, and end it with `return`)")
     return result
+
+
+def _preamble(functions: tuple[Callable[..., Any], ...]) -> list[str]:
+    """The imports and constants the functions use, so the source shown runs as is."""
+    lines: list[str] = []
+    for fn in functions:
+        for name in fn.__code__.co_names:
+            if name not in fn.__globals__:
+                continue  # an attribute or a builtin
+            value = fn.__globals__[name]
+            if inspect.ismodule(value):
+                line = f"import {value.__name__}"
+            elif inspect.isclass(value) or inspect.isfunction(value):
+                line = f"from {value.__module__} import {name}"
+            elif isinstance(value, str | int | float | bytes):
+                line = f"{name} = {value!r}"
+            else:
+                continue
+            if line not in lines:
+                lines.append(line)
+    return sorted(lines, key=lambda line: (not line.startswith(("import", "from")), line))
+
+
+def solution_source(exercise: Exercise) -> str:
+    """The reference solution as runnable source: imports, constants, functions."""
+    parts = [textwrap.dedent(inspect.getsource(fn)).strip() for fn in exercise.solution]
+    preamble = _preamble(exercise.solution)
+    return "\n\n\n".join(["\n".join(preamble), *parts] if preamble else parts)
 
 
 # --- the registry --------------------------------------------------------------------
@@ -345,10 +377,7 @@ class Lesson:
 
     def _solution_function(self, exercise: Exercise) -> Callable[[], None]:
         def solution() -> None:
-            source = "\n\n".join(
-                textwrap.dedent(inspect.getsource(fn)).strip() for fn in exercise.solution
-            )
-            emit(Note(f"Solution: {exercise.name}", source, kind="code"))
+            emit(Note(f"Solution: {exercise.name}", solution_source(exercise), kind="code"))
 
         solution.__doc__ = f"Show a reference solution for {exercise.name}."
         return solution

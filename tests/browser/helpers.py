@@ -2,9 +2,9 @@
 
 Everything here talks to Lab the way a learner's browser does; nothing is
 mocked. The functions are plain helpers so that any browser test can import
-them::
+them (from a test module in this folder)::
 
-    from tests.browser.helpers import run_notebook, fill_and_click, wait_for_text
+    from .helpers import fill_and_click, run_notebook, wait_for_text
 """
 
 from __future__ import annotations

@@ -59,8 +59,8 @@ def open_chat(page: Page, server: ServerHandle, name: str) -> None:
 
 
 def say(page: Page, text: str, to: str | None = None) -> None:
-    if to is not None:
-        page.select_option("#to", label=to)
+    """Send from the page's form; the recipient choice stays selected, so set it every time."""
+    page.select_option("#to", label=to or "Everyone")
     page.fill("#text", text)
     page.click("#send")
 

@@ -233,6 +233,16 @@ def test_typing_is_forwarded_at_most_once_per_interval(room: Room[str], clock: F
     assert len(send(room, "ann", type="typing")) == 1
 
 
+def test_a_public_message_ends_typing(room: Room[str], clock: FakeClock) -> None:
+    """After a public message, the next typing notice is forwarded at once."""
+    joined(room, "ann", "bob")
+    assert len(send(room, "ann", type="typing")) == 1
+    send(room, "ann", type="message", text="done")
+    assert len(send(room, "ann", type="typing")) == 1
+    send(room, "ann", type="message", text="psst", to="bob")  # others still see "typing"
+    assert send(room, "ann", type="typing") == []
+
+
 # --- flood control -----------------------------------------------------------
 
 

@@ -28,8 +28,9 @@ from labkit.protocol import (
 )
 from labkit.raw import RawEchoServer, RawListener
 
-# Small limits keep the error cases quick; each test that needs others says so.
-SETTINGS = {"max_size": 1024, "handshake_timeout": 2.0, "close_timeout": 2.0}
+# A small max_size keeps the error cases quick. The timeouts are far longer than
+# run() allows, so a server that waits on one instead of acting fails the test.
+SETTINGS = {"max_size": 1024, "handshake_timeout": 30.0, "close_timeout": 30.0}
 MASK = b"\x01\x02\x03\x04"
 
 

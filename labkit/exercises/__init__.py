@@ -1,0 +1,31 @@
+"""Exercises with instant feedback for the kit's three lessons.
+
+Each lesson has a module with three namespaces, one attribute per exercise::
+
+    from labkit.exercises import lesson1 as ex
+
+    def accept_key(key: str) -> str:
+        ...  # your code here
+
+    ex.check.accept_key(accept_key)   # ✓, or ✗ with the input, expected vs got, a hint
+    ex.hint.accept_key()              # a hint
+    ex.solution.accept_key()          # the reference solution's source
+
+* :mod:`~labkit.exercises.lesson1`: ``accept_key``, ``decode_frame``,
+  ``mask_frame`` (RFC 6455 handshake and frames, no network).
+* :mod:`~labkit.exercises.lesson2`: ``echo``, ``count_messages``,
+  ``require_token`` (middleware, checked on a real server with real clients).
+* :mod:`~labkit.exercises.lesson3`: ``recipients``, ``join_leave`` and
+  ``chat_room`` (the core of a chat room, then that core in a live room with
+  three clients).
+
+A check never raises for a wrong answer: it shows the verdict and returns a
+:class:`~labkit.exercises.core.Result` (``ok``, ``attempted``, ``message``,
+``hint``), so ``assert ex.check.accept_key(accept_key).ok`` works in tests.
+"""
+
+from __future__ import annotations
+
+from .core import REGISTRY, Result
+
+__all__ = ["REGISTRY", "Result"]

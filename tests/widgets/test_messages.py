@@ -1,0 +1,47 @@
+"""Tests for labkit.widgets.messages: chat events decoded into panel entries."""
+
+from __future__ import annotations
+
+import json
+
+from labkit.widgets.messages import from_chat_event, from_text_frame
+
+
+def decode(event: object, me: str = "ada"):
+    return from_chat_event(json.dumps(event), me)
+
+
+def test_public_and_private_messages_keep_sender_time_and_receiver():
+    """A message becomes `other`, or `private` with its receiver, at the server's time."""
+    entry, _ = decode({"type": "message", "from": "bob", "text": "hi", "ts": 12.5})
+    assert (entry.kind, entry.sender, entry.text, entry.ts) == ("other", "bob", "hi", 12.5)
+    entry, _ = decode({"type": "message", "from": "bob", "text": "psst", "ts": 1, "to": "ada"})
+    assert (entry.kind, entry.to) == ("private", "ada")
+
+
+def test_room_events_become_system_lines():
+    """welcome, join, leave, typing and error read as short sentences."""
+    welcome, _ = decode({"type": "welcome", "name": "ada", "users": ["ada", "bob"], "history": []})
+    assert welcome.kind == "system" and "bob" in welcome.text and "ada!" in welcome.text
+    joined, _ = decode({"type": "join", "name": "cy", "count": 3})
+    assert joined.text == "cy joined (3 online)"
+    left, _ = decode({"type": "leave", "name": "cy", "count": 2})
+    assert left.text == "cy left (2 online)"
+    typing, _ = decode({"type": "typing", "name": "bob"})
+    assert typing.kind == "typing"
+    error, _ = decode({"type": "error", "code": "too_long", "message": "at most 4000"})
+    assert (error.kind, error.text) == ("error", "too_long: at most 4000")
+
+
+def test_garbage_from_a_server_is_an_error_entry_not_an_exception():
+    """Bad JSON, non-objects and unknown types are shown, never raised."""
+    for raw in ["{nope", "[1, 2]", json.dumps({"type": "party"}), b"\xff"]:
+        entry, _ = from_chat_event(raw, "ada")
+        assert entry.kind == "error"
+    assert decode({"type": "message", "from": "b", "text": "x", "ts": "soon"})[0].ts > 0
+
+
+def test_text_frames_from_plain_servers():
+    """Echo replies are `other` entries from the server; binary shows its size."""
+    assert from_text_frame("hi").text == "hi"
+    assert from_text_frame(b"\x00\x01").text.startswith("<2 bytes of binary")

@@ -1,0 +1,108 @@
+"""Tests for labkit.widgets.panel: the chat panel against real servers."""
+
+from __future__ import annotations
+
+import pytest
+
+import labkit
+from labkit.widgets import ChatPanel, side_by_side
+
+
+@pytest.fixture
+def echo():
+    server = labkit.start(labkit.echo_app(), name="panel-echo")
+    yield server
+    server.stop()
+
+
+def test_panel_root_has_the_css_class_and_a_send_button(echo):
+    """The root widget carries `labkit-chat-panel`; Send, Connect and Clear exist."""
+    panel = ChatPanel(echo, "ada")
+    assert "labkit-chat-panel" in panel._dom_classes
+    assert panel._send_button.description == "Send"
+    panel.wait_state("OPEN")
+    assert panel._toggle.description == "Disconnect"
+    panel.disconnect()
+    panel.wait_state("CLOSED")
+
+
+def test_say_to_echo_shows_own_and_echoed_lines(echo):
+    """In text mode a said line comes back from the echo as `other`."""
+    panel = ChatPanel(echo, "ada")
+    panel.wait_state("OPEN")
+    panel.say("hello <b>echo</b>")
+    reply = panel.wait_for(lambda m: m.kind == "other")
+    assert reply.text == "hello <b>echo</b>" and reply.sender == "server"
+    assert [m.kind for m in panel.messages] == ["system", "own", "other"]
+    assert "&lt;b&gt;echo&lt;/b&gt;" in panel._log.value
+    panel.disconnect()
+
+
+def test_typing_enter_or_clicking_send_sends_the_box(echo):
+    """The Send button (and Enter) send the text box's value and empty it."""
+    panel = ChatPanel(echo, "ada")
+    panel.wait_state("OPEN")
+    panel._text.value = "typed"
+    panel._send_button.click()
+    assert panel._text.value == ""
+    assert panel.wait_for(lambda m: m.kind == "other").text == "typed"
+    panel._text.value = "   "
+    panel._send_button.click()  # blank: nothing sent
+    assert [m.text for m in panel.messages if m.kind == "own"] == ["typed"]
+    panel.disconnect()
+
+
+def test_state_follows_a_server_stop_and_a_reconnect(echo):
+    """The header goes OPEN → CLOSED when the server stops, OPEN again on Connect."""
+    panel = ChatPanel(echo, "ada")
+    panel.wait_state("OPEN")
+    port = echo.port
+    echo.stop()
+    panel.wait_state("CLOSED")
+    assert 'data-state="CLOSED"' in panel._header.value
+    assert panel.messages[-1].text == "disconnected (1001)"
+    with pytest.raises(ConnectionError, match="CLOSED"):
+        panel.say("into the void")
+    again = labkit.start(labkit.echo_app(), port=port, name="panel-echo-again")
+    try:
+        panel._toggle.click()
+        panel.wait_state("OPEN")
+        assert 'data-state="OPEN"' in panel._header.value
+        panel.say("back")
+        panel.wait_for(lambda m: m.kind == "other" and m.text == "back")
+    finally:
+        panel.disconnect()
+        again.stop()
+
+
+def test_clear_empties_the_log(echo):
+    """Clear removes every entry from the log and from `messages`."""
+    panel = ChatPanel(echo, "ada")
+    panel.wait_state("OPEN")
+    panel._clear.click()
+    assert panel.messages == [] and "lk-msg" not in panel._log.value
+    panel.disconnect()
+
+
+def test_unreachable_server_shows_an_error_and_closed_state():
+    """Connecting to a dead port ends CLOSED with an error entry, never an exception."""
+    server = labkit.start(labkit.echo_app(), name="panel-dead")
+    url = server.url
+    server.stop()
+    panel = ChatPanel(url, "ada")
+    panel.wait_for(lambda m: m.kind == "error")
+    panel.wait_state("CLOSED")
+
+
+def test_side_by_side_lays_panels_in_one_row(echo):
+    """side_by_side() returns a row holding the panels with equal flex."""
+    a, b = ChatPanel(echo, "a", connect=False), ChatPanel(echo, "b", connect=False)
+    row = side_by_side(a, b)
+    assert list(row.children) == [a, b]
+    assert a.layout.flex == b.layout.flex == "1 1 0"
+
+
+def test_mode_is_checked():
+    """An unknown mode is refused with a clear error."""
+    with pytest.raises(ValueError, match="mode"):
+        ChatPanel("ws://127.0.0.1:9/", mode="json", connect=False)  # type: ignore[arg-type]

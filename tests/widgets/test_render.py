@@ -1,0 +1,37 @@
+"""Tests for labkit.widgets.render: every piece of user text is escaped."""
+
+from __future__ import annotations
+
+from labkit.widgets.messages import ChatMessage
+from labkit.widgets.render import STATE_COLOURS, render_header, render_log
+
+HOSTILE = '<img src=x onerror="window.__pwned=1">'
+
+
+def test_log_escapes_text_and_sender():
+    """Names and messages render as their characters, never as markup."""
+    html = render_log([ChatMessage("other", HOSTILE, sender=HOSTILE)])
+    assert "<img" not in html
+    assert "&lt;img src=x onerror=&quot;window.__pwned=1&quot;&gt;" in html
+
+
+def test_header_escapes_name_users_and_typing_and_colours_the_state():
+    """The header shows the state dot colour and escapes every name."""
+    html = render_header(HOSTILE, "OPEN", [HOSTILE], f"{HOSTILE} typing…")
+    assert "<img" not in html
+    assert STATE_COLOURS["OPEN"] in html and 'data-state="OPEN"' in html
+    assert "1 online" in html
+
+
+def test_log_shows_newest_last_and_skips_typing_notices():
+    """Entries are reversed for the column-reverse box; typing notices stay out."""
+    entries = [
+        ChatMessage("own", "first", "me"),
+        ChatMessage("typing", "bob is typing…", "bob"),
+        ChatMessage("private", "psst", "bob", to="me"),
+    ]
+    html = render_log(entries)
+    assert html.index("psst") < html.index("first")  # reversed for column-reverse
+    assert "typing" not in html
+    assert "bob → me" in html
+    assert "tex2jax_ignore" in html  # `$` in messages is not typeset as maths
