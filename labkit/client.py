@@ -245,6 +245,11 @@ class WebSocket:
             return list(self._messages)
 
     @property
+    def error(self) -> str | None:
+        """Why the connection failed or dropped, when it did (browsers hide this; we tell)."""
+        return self._error
+
+    @property
     def close_event(self) -> CloseEvent | None:
         """The :class:`CloseEvent`, once the connection has closed."""
         return self._close_event

@@ -31,6 +31,7 @@ __all__ = [
     "LabStartError",
     "NotebookRun",
     "fill_and_click",
+    "kernel_execute",
     "run_notebook",
     "start_lab",
     "wait_for_text",
@@ -529,3 +530,29 @@ def wait_for_text(page: Page, selector: str, text: str, timeout: float = 10.0) -
     expect(page.locator(selector).filter(has_text=text).first).to_contain_text(
         text, timeout=timeout * 1000
     )
+
+
+_EXECUTE = (
+    "async ([path, code]) => {"
+    + _FIND_PANEL
+    + """
+  const kernel = findPanel(path).sessionContext.session.kernel;
+  const future = kernel.requestExecute({code, stop_on_error: true});
+  let error = null;
+  future.onIOPub = (msg) => {
+    if (msg.header.msg_type === 'error') error = msg.content.ename + ': ' + msg.content.evalue;
+  };
+  const reply = await future.done;
+  return error || reply.content.status;
+}"""
+)
+
+
+def kernel_execute(page: Page, name: str, code: str) -> None:
+    """Run ``code`` in the kernel of the open notebook ``name``, as a hidden cell would.
+
+    Raises:
+        AssertionError: the code raised in the kernel (its error is the message).
+    """
+    status = page.evaluate(_EXECUTE, [name, code])
+    assert status == "ok", f"kernel code failed: {status}\n{code}"
