@@ -82,7 +82,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(message)s",
         datefmt="%H:%M:%S",
     )
-    logging.getLogger("labkit.app").getChild("wire").setLevel(logging.WARNING)
     try:
         handle = start(SERVERS[args.kind](args), host=args.host, port=args.port)
     except (LabkitError, OSError) as exc:
@@ -94,15 +93,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"reach this machine can connect",
             file=sys.stderr,
         )
-    print(f"listening on {handle.url}", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
+        print(f"listening on {handle.url}", flush=True)
         while not stop.wait(3600):
             pass
     except KeyboardInterrupt:
         pass
-    print("stopping…", file=sys.stderr, flush=True)
-    handle.stop()
-    print("stopped", file=sys.stderr, flush=True)
+    finally:
+        print("stopping…", file=sys.stderr, flush=True)
+        handle.stop()
+        print("stopped", file=sys.stderr, flush=True)
     return 0

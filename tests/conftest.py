@@ -64,10 +64,19 @@ def find_chromium() -> tuple[str | None, str]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that uses the browser, so ``-m "not browser"`` leaves them out."""
-    for item in items:
-        if "browser" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.browser)
+    """Mark every test that uses the browser, and run them all last.
+
+    The mark lets ``-m "not browser"`` leave them out. Running them last
+    matters: Playwright's sync API keeps an asyncio loop registered on the
+    main thread while the session's browser is open, and ``asyncio.run`` in
+    any later test would then fail with "cannot be called from a running
+    event loop".
+    """
+    uses_browser = [item for item in items if "browser" in getattr(item, "fixturenames", ())]
+    for item in uses_browser:
+        item.add_marker(pytest.mark.browser)
+    chosen = set(map(id, uses_browser))
+    items[:] = [item for item in items if id(item) not in chosen] + uses_browser
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -16,6 +16,10 @@ connection ends, however it ends (a close frame, a vanished TCP peer, a missed
 pong), the ``finally`` block takes the user out of the room and tells the
 others, so no ghost stays in the user list.
 
+A public message is not echoed to its sender; a private one is (with ``"to"``),
+so a client can show what it sent to whom. See :mod:`labkit.chat.room` for
+the other rules and the flood limits.
+
 The same port answers ``GET /`` with a self-contained chat page whose
 WebSocket connects back to ``/``. The page is sent with a Content Security
 Policy that only allows its own inline script and style, as a second line of
@@ -74,7 +78,6 @@ def _csp(html: str) -> str:
             "img-src 'self' data:",
             "base-uri 'none'",
             "form-action 'none'",
-            "frame-ancestors 'self'",
         ]
     )
 

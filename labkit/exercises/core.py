@@ -154,14 +154,14 @@ def placeholder(obj: Any) -> str | None:
     """Tell whether ``obj`` is still the notebook's placeholder, and why.
 
     Returns:
-        a short reason ("the body of accept_key is still `...`") for ``None``,
+        a short reason to put after the object's name ("is still None") for ``None``,
         ``...`` and functions whose body holds only ``...``, ``pass``, a
         docstring or ``raise NotImplementedError``; ``None`` for anything else.
         A function whose source cannot be read counts as attempted: calling
         it will tell.
     """
     if obj is None or obj is Ellipsis:
-        return f"it is still {obj!r}"
+        return f"is still {obj!r}"
     if not callable(obj):
         return None
     function = inspect.unwrap(obj)
@@ -172,14 +172,14 @@ def placeholder(obj: Any) -> str | None:
     except (OSError, TypeError, SyntaxError):
         return None
     for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            if node.name == function.__name__:
-                if all(_is_filler(statement) for statement in node.body):
-                    return (
-                        f"{function.__name__} still has its placeholder body: write your "
-                        "code in place of `...`, run that cell, then this one"
-                    )
-                return None
+        is_def = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        if is_def and node.name == function.__name__:
+            if all(_is_filler(statement) for statement in node.body):
+                return (
+                    "still has its placeholder body: write your code in place of `...`, "
+                    "run that cell, then this one"
+                )
+            return None
     return None
 
 
@@ -273,7 +273,7 @@ class Exercise:
         for param, obj in zip(self.params, objs, strict=True):
             reason = placeholder(obj)
             if reason is not None:
-                todo.append(f"{param}: {reason}")
+                todo.append(f"{param} {reason}")
             elif not callable(obj):
                 return Result(
                     self.name,
@@ -352,8 +352,9 @@ class Lesson:
 
         def register(checker: Callable[..., str]) -> Callable[..., str]:
             params = tuple(inspect.signature(checker).parameters)
+            text = textwrap.dedent(hint).strip()
             self.exercises[checker.__name__] = Exercise(
-                checker.__name__, self.name, checker, textwrap.dedent(hint).strip(), solution, params
+                checker.__name__, self.name, checker, text, solution, params
             )
             return checker
 

@@ -58,8 +58,10 @@ class Verdict:
         lines = [f"{mark} {self.exercise}: {headline}"]
         lines += [f"  {line}" for line in self.message.splitlines()]
         if self.status == "wrong" and self.hint:
-            lines += [f"  Hint: {line}" if i == 0 else f"        {line}"
-                      for i, line in enumerate(self.hint.splitlines())]
+            lines += [
+                f"  Hint: {line}" if i == 0 else f"        {line}"
+                for i, line in enumerate(self.hint.splitlines())
+            ]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:

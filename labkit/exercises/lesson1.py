@@ -354,6 +354,7 @@ MASK_CASES: tuple[tuple[str, bytes, bytes], ...] = (
     ("65 536 bytes (the first that needs 127 + 8 bytes)", b"d" * 65536, _KEY),
 )
 
+
 def _mask_mistake(payload: bytes, key: bytes, got: bytes, want: bytes) -> tuple[str, str]:
     """Explain the first part of a client frame that differs from the expected one."""
     n = len(payload)
@@ -394,8 +395,7 @@ def _mask_mistake(payload: bytes, key: bytes, got: bytes, want: bytes) -> tuple[
     if got[2:start] != want[2:start]:
         little = got[2:start] == want[2:start][::-1]
         return (
-            f"the extended length bytes are {_hex(got[2:start])}, expected "
-            f"{_hex(want[2:start])}",
+            f"the extended length bytes are {_hex(got[2:start])}, expected {_hex(want[2:start])}",
             "Network byte order is big-endian: struct.pack('!H', n) / struct.pack('!Q', n)."
             if little
             else "Write the length itself in the extended field, big-endian.",

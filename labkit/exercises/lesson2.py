@@ -76,19 +76,20 @@ def echo(echo: Any) -> str:
     app.use(probe.middleware(echo))
     with live.serving(app) as server, live.Client(server.url, "the client", probe) as client:
         for index, message in enumerate(ECHO_MESSAGES):
-            client.send(message)
+            returned = (
+                "The middleware returned after the first message, so the connection "
+                "closed. Loop: `async for message in ctx.websocket:`."
+                if index
+                else None
+            )
+            client.send(message, closed=returned)
             got = client.expect(
                 f"the echo of the {_kind(message)} message {show(message)}",
                 silent=(
                     "Nothing was sent back. Call `await ctx.websocket.send(message)` for each "
                     "message (with `await`: without it nothing is sent)."
                 ),
-                closed=(
-                    "The middleware returned after the first message, so the connection "
-                    "closed. Loop: `async for message in ctx.websocket:`."
-                    if index
-                    else None
-                ),
+                closed=returned,
             )
             if got == message and type(got) is type(message):
                 continue
@@ -121,7 +122,7 @@ def _count_reply(client: live.Client, message: str, n: int) -> None:
     client.send(message)
     got = client.expect(
         f"the reply {want!r}",
-        silent="Reply to every message: `await ctx.send(f\"#{n}: {message}\")`.",
+        silent='Reply to every message: `await ctx.send(f"#{n}: {message}")`.',
         closed="Keep the connection open: loop with `async for message in ctx.websocket:`.",
     )
     if got == want:

@@ -37,7 +37,6 @@ __all__ = [
     "TIMEOUT",
     "Client",
     "Probe",
-    "abortable",
     "exercise_app",
     "refused_status",
     "require_async",
@@ -135,6 +134,8 @@ class Probe:
                 await fn(ctx, next)
             except ConnectionClosed:
                 pass  # the client left while the middleware was sending: normal
+            except _Abort:  # already recorded where the learner's function raised
+                await ctx.websocket.close(1011, "the exercise code raised an exception")
             except Exception as exc:
                 self._record(exc)
                 await ctx.websocket.close(1011, "the exercise code raised an exception")
@@ -185,18 +186,10 @@ class Probe:
         return WrongAnswer(message, hint)
 
 
-async def abortable(ctx: Context, body: Callable[[], Any]) -> None:
-    """Run ``body()`` and close with 1011 if a learner function inside it raised."""
-    try:
-        await body()
-    except _Abort:
-        await ctx.websocket.close(1011, "the exercise code raised an exception")
-
-
 def refused_status(url: str) -> int | None:
     """Open a handshake to ``url``: ``None`` when accepted (then closed), else the status."""
     try:
-        ws = connect(url, open_timeout=TIMEOUT, proxy=None, compression=None)
+        ws = connect(url, open_timeout=TIMEOUT, proxy=None, compression=None, legacy=True)
     except InvalidStatus as refused:
         return refused.response.status_code
     ws.close()
@@ -223,35 +216,49 @@ class Client:
                 ping_interval=None,
                 proxy=None,
                 compression=None,
+                legacy=True,  # a plain connection, closed by close() below
             )
         except (OSError, TimeoutError, InvalidStatus) as exc:
             raise probe.wrong(f"{who} could not connect to {url}: {exc}") from None
 
-    def send(self, message: str | bytes) -> None:
-        """Send one message (text for ``str``, binary for ``bytes``)."""
+    def send(self, message: str | bytes, *, closed: str | None = None) -> None:
+        """Send one message (text for ``str``, binary for ``bytes``).
+
+        Args:
+            message: what to send.
+            closed: the hint when the server has already closed the connection.
+        """
         try:
             self.ws.send(message)
-        except ConnectionClosed as closed:
+        except ConnectionClosed as exc:
+            code = exc.rcvd.code if exc.rcvd is not None else 1006
             raise self.probe.wrong(
-                f"the server closed {self.who}'s connection (code {closed.code}) before "
-                f"{self.who} could send {show(message)}"
+                f"the server closed {self.who}'s connection (code {code}) before "
+                f"{self.who} could send {show(message)}",
+                closed,
             ) from None
 
     def expect(
-        self, what: str, *, silent: str | None = None, closed: str | None = None
+        self,
+        what: str,
+        *,
+        silent: str | Callable[[], str | None] | None = None,
+        closed: str | None = None,
     ) -> str | bytes:
         """Receive the next message, or fail saying ``what`` was awaited.
 
         Args:
             what: what the client is waiting for ("the echo of 'hello'").
-            silent: the hint when nothing comes within :data:`TIMEOUT`.
+            silent: the hint when nothing comes within :data:`TIMEOUT`, or a
+                function that works it out once that has happened.
             closed: the hint when the server closes the connection instead.
         """
         try:
             return self.ws.recv(timeout=TIMEOUT)
         except TimeoutError:
+            hint = silent() if callable(silent) else silent
             raise self.probe.wrong(
-                f"{self.who} waited {TIMEOUT:g} s for {what} and nothing came", silent
+                f"{self.who} waited {TIMEOUT:g} s for {what} and nothing came", hint
             ) from None
         except ConnectionClosed as exc:
             code = exc.rcvd.code if exc.rcvd is not None else 1006

@@ -9,6 +9,7 @@ Theory of operation, one state per line::
 
     CONNECTING  read the request head (capped in size and in time); answer
                 101 and go to OPEN, or answer an HTTP error and hang up
+                (503 if the server shuts down meanwhile)
     OPEN        read frames; echo messages, answer pings; on a protocol
                 error send a close frame with its code and hang up; on the
                 client's close frame echo it and hang up (section 5.5.1)
@@ -110,6 +111,8 @@ class RawConnection:
         self.peer = writer.get_extra_info("peername")
         self._pending = b""  # bytes that arrived right after the request head
         self._deadline: asyncio.Timeout | None = None
+        self._handshake_deadline: asyncio.Timeout | None = None
+        self._shutting_down = False
 
     async def run(self) -> None:
         """Serve the connection until it is closed; never raises."""
@@ -133,9 +136,11 @@ class RawConnection:
         client's, at most ``close_timeout`` seconds.
         """
         if self.state is ConnectionState.CONNECTING:
-            # No WebSocket yet: there is nobody to say 1001 to. Closing the
-            # transport ends the handshake read with end-of-file.
-            self.writer.close()
+            # No WebSocket yet, so no close frame: end the handshake now and
+            # answer 503 instead of 101.
+            self._shutting_down = True
+            if self._handshake_deadline is not None:
+                self._handshake_deadline.reschedule(asyncio.get_running_loop().time())
         elif self.state is ConnectionState.OPEN:
             self._start_closing(CloseCode.GOING_AWAY, "server shutting down")
 
@@ -145,7 +150,9 @@ class RawConnection:
         """Read and answer the opening handshake; ``True`` if now OPEN."""
         buffer = bytearray()
         try:
-            async with asyncio.timeout(self.handshake_timeout):
+            async with asyncio.timeout(self.handshake_timeout) as self._handshake_deadline:
+                if self._shutting_down:
+                    raise TimeoutError
                 while (end := find_head_end(buffer)) is None:
                     chunk = await self.reader.read(4096)
                     if not chunk:
@@ -154,16 +161,20 @@ class RawConnection:
                     buffer += chunk
                 request = parse_request(bytes(buffer[:end]))
         except TimeoutError:
+            if self._shutting_down:
+                self.writer.write(build_reject_response(503, "server shutting down\n"))
+                return False
             logger.info("%s: handshake not finished in %ss", self.peer, self.handshake_timeout)
             self.writer.write(build_reject_response(408, "handshake took too long\n"))
             return False
         except HandshakeError as exc:
             logger.info("%s: handshake refused (%d): %s", self.peer, exc.status, exc)
             plain_http = exc.status == 426 and exc.header == "Upgrade"
-            self.writer.write(
-                build_error_response(exc, _NOT_WEBSOCKET_BODY if plain_http else None)
-            )
+            body = _NOT_WEBSOCKET_BODY if plain_http else None
+            self.writer.write(build_error_response(exc, body))
             return False
+        finally:
+            self._handshake_deadline = None
         self._pending = bytes(buffer[end:])
         self.request = request
         self.writer.write(build_accept_response(request))
@@ -253,7 +264,7 @@ class RawConnection:
             return
         with contextlib.suppress(TimeoutError, ConnectionError):
             await self.writer.drain()
-            if False:
+            if self.writer.can_write_eof():
                 self.writer.write_eof()
             async with asyncio.timeout(self.close_timeout):
                 while await self.reader.read(65536):

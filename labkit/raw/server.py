@@ -88,9 +88,6 @@ class RawListener:
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Serve one accepted TCP connection (the ``start_server`` callback)."""
-        if self._closing:
-            writer.close()  # accepted just before close(): nobody will serve it
-            return
         task = asyncio.current_task()
         assert task is not None  # start_server always runs us in a task
         connection = RawConnection(
@@ -102,6 +99,8 @@ class RawListener:
         )
         self._tasks.add(task)
         self.connections.add(connection)
+        if self._closing:
+            connection.going_away()  # accepted just before close(): refuse politely
         try:
             await connection.run()
         finally:

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable
 
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosedOK
+from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK
 
 from labkit.protocol import (
     Frame,
@@ -338,6 +338,23 @@ def test_silent_client_is_dropped_after_close_timeout():
     run(scenario())
 
 
+def test_shutdown_during_handshake_hangs_up():
+    """close() answers 503 to a client still in its handshake instead of waiting for it."""
+
+    async def scenario():
+        listener = await RawEchoServer(handshake_timeout=30.0).open("127.0.0.1", 0)
+        port = next(iter(listener.sockets)).getsockname()[1]
+        client = await RawClient.connect(port, handshake=False)
+        await client.send(b"GET / HTTP/1.1\r\n")
+        listener.close()
+        response = await client.read_response()
+        assert response.status == 503
+        await client.aclose()
+        await listener.wait_closed()
+
+    run(scenario())
+
+
 def test_data_after_server_close_is_not_echoed():
     """After sending close, the server drops data frames and ends on the client's close."""
 
@@ -417,7 +434,7 @@ def test_websockets_client_too_big_gets_1009():
         async with serving(max_size=1000) as (_, port):
             async with connect(f"ws://127.0.0.1:{port}/") as ws:
                 await ws.send(b"x" * 1001)
-                with pytest.raises(Exception):  # noqa: B017 - ConnectionClosedError
+                with pytest.raises(ConnectionClosedError):
                     await ws.recv()
             assert ws.close_code == 1009
 

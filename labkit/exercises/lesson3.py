@@ -1,0 +1,364 @@
+"""Lesson 3 exercises: the core of a chat room, then that core in a live room.
+
+In a notebook::
+
+    from labkit.exercises import lesson3 as ex
+
+    def recipients(sender, members):
+        ...  # your code here
+
+    ex.check.recipients(recipients)
+
+Exercises:
+
+* ``recipients(sender: str, members: list[str]) -> list[str]``: who gets a
+  message from ``sender``: every *other* member, in the order of ``members``,
+  without changing ``members``. This is the tutorial's "send it to all other
+  connected clients".
+* ``join_leave``: two functions that keep the room's user list.
+  ``on_join(users: list[str], name: str) -> bool`` appends ``name`` and returns
+  True, unless a user of the same name *ignoring case* is there: then it
+  changes nothing and returns False. ``on_leave(users: list[str], name: str)``
+  removes ``name``; a name that is not there is ignored.
+* ``chat_room``: the three functions above run a small real chat room
+  (:mod:`labkit.exercises.room`); real clients join, talk, leave and come back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from contextlib import ExitStack
+from typing import Any
+
+from . import live
+from .core import Lesson, NotAttempted, WrongAnswer, call, show
+from .room import Room
+from .solutions import lesson3 as solutions
+
+__all__ = ["check", "hint", "lesson", "solution"]
+
+lesson = Lesson("lesson3")
+check, hint, solution = lesson.check, lesson.hint, lesson.solution
+
+
+# --- recipients -----------------------------------------------------------------
+
+#: (sender, members, expected): names that contain each other catch `in` on strings.
+RECIPIENT_CASES: tuple[tuple[str, tuple[str, ...], list[str]], ...] = (
+    ("ana", ("ana", "bo", "cy"), ["bo", "cy"]),
+    ("cy", ("ana", "bo", "cy"), ["ana", "bo"]),
+    ("bo", ("bob", "bo", "abo"), ["bob", "abo"]),
+    ("ana", ("ana",), []),
+)
+
+
+def _as_list(got: Any, label: str) -> list[Any]:
+    """The learner's answer as a list: lists, tuples and other ordered iterables pass."""
+    if isinstance(got, list | tuple):
+        return list(got)
+    if isinstance(got, set | frozenset | dict):
+        raise WrongAnswer(
+            f"{label} returned a {type(got).__name__} {show(got)}; expected a list",
+            hint="Return a list, in the order of members: a set forgets the order.",
+        )
+    if isinstance(got, str | bytes) or not hasattr(got, "__iter__"):
+        raise WrongAnswer(f"{label} returned {show(got)}; expected a list of names")
+    return list(got)
+
+
+@lesson.exercise(
+    hint="""
+    Build a new list of every member that is not the sender, in order:
+
+        return [member for member in members if member != sender]
+
+    Don't remove the sender from members: that list is the room's, and the sender is
+    still in the room.""",
+    solution=(solutions.recipients,),
+)
+def recipients(recipients: Any) -> str:
+    """Check ``recipients(sender, members) -> list``: everyone but the sender."""
+    for sender, names, want in RECIPIENT_CASES:
+        members = list(names)
+        label = f"recipients({sender!r}, {members!r})"
+        got = call(recipients, sender, members, name="recipients")
+        if members != list(names):
+            raise WrongAnswer(
+                f"{label} changed members: it is now {members!r}",
+                hint="Build and return a new list; members belongs to the room and the "
+                "sender is still in it.",
+            )
+        got_list = _as_list(got, label)
+        if got_list == want:
+            continue
+        tried = f"{label} returned {show(got)}, expected {want!r}"
+        if got_list == [sender]:
+            raise WrongAnswer(
+                f"{tried}\nonly the sender would get the message",
+                hint="It is the other way round: everyone except the sender.",
+            )
+        if sender in got_list:
+            raise WrongAnswer(
+                f"{tried}\nthe sender would get their own message back",
+                hint="Leave the sender out: `if member != sender`.",
+            )
+        if sorted(got_list) == sorted(want):
+            raise WrongAnswer(
+                f"{tried}\nthe right people, in another order",
+                hint="Keep the order of members.",
+            )
+        raise WrongAnswer(tried, hint="Keep every member except the sender, compared with !=.")
+    return "everyone but the sender, in order, and members left as it was."
+
+
+# --- join / leave -----------------------------------------------------------------
+
+
+class _Users:
+    """Runs the learner's on_join / on_leave against one list and checks each step."""
+
+    def __init__(self, on_join: Any, on_leave: Any) -> None:
+        self.on_join = on_join
+        self.on_leave = on_leave
+        self.users: list[str] = []
+
+    def join(self, name: str, added: bool, why: str, hint: str) -> None:
+        before = list(self.users)
+        label = f"on_join({before!r}, {name!r})"
+        got = call(self.on_join, self.users, name, name="on_join", expect_value=False)
+        want = [*before, name] if added else before
+        if got is None and self.users == before:
+            raise NotAttempted(f"{label} returned None and changed nothing")
+        if not isinstance(got, bool):
+            raise WrongAnswer(
+                f"{label} returned {show(got)}; expected {added}",
+                hint="Change users in place (users.append(name)) and return True, or "
+                "return False when the name is taken.",
+            )
+        if got == added and self.users == want:
+            return
+        if got != added:
+            tried = f"{label} returned {got}, expected {added}: {why}"
+        else:
+            tried = f"{label} returned {got}, but users is now {self.users!r}, expected {want!r}"
+        lowered = [*before, name.casefold()]
+        if added and self.users == lowered and name != name.casefold():
+            hint = (
+                "Keep the name as the user typed it (users.append(name)); use casefold() "
+                "only to compare."
+            )
+        raise WrongAnswer(tried, hint=hint)
+
+    def leave(self, name: str, why: str) -> None:
+        before = list(self.users)
+        label = f"on_leave({before!r}, {name!r})"
+        try:
+            call(self.on_leave, self.users, name, name="on_leave", expect_value=False)
+        except WrongAnswer as wrong:
+            if name in before:
+                raise
+            raise WrongAnswer(
+                f"{wrong.message}\n{name!r} never joined: a connection can close before "
+                "its join was accepted",
+                hint="Check `if name in users:` before users.remove(name): remove() raises "
+                "ValueError for a missing name.",
+            ) from None
+        want = [user for user in before if user != name]
+        if self.users == want:
+            return
+        if self.users == before:
+            raise WrongAnswer(
+                f"{label} left users as it was: {name!r} stays in the room as a ghost",
+                hint="Remove the name: users.remove(name) (after checking it is there).",
+            )
+        if name in self.users or name not in before:
+            ghost = f"left {name!r} as a ghost" if name in self.users else "nobody had left"
+            raise WrongAnswer(
+                f"{label} made users {self.users!r}: it removed someone else and {ghost}",
+                hint="Remove exactly that name: users.remove(name), not users.pop().",
+            )
+        raise WrongAnswer(
+            f"{label} made users {self.users!r}, expected {want!r} ({why})",
+            hint="Remove only that one name and keep everyone else in order.",
+        )
+
+
+@lesson.exercise(
+    hint="""
+    on_join: compare case-insensitively with casefold(), then append the name as typed:
+
+        if any(user.casefold() == name.casefold() for user in users):
+            return False
+        users.append(name)
+        return True
+
+    on_leave: remove the name if it is there (a connection can close before it joined):
+
+        if name in users:
+            users.remove(name)""",
+    solution=(solutions.on_join, solutions.on_leave),
+)
+def join_leave(on_join: Any, on_leave: Any) -> str:
+    """Check ``on_join(users, name) -> bool`` and ``on_leave(users, name)`` step by step."""
+    room = _Users(on_join, on_leave)
+    room.join("ana", True, "the room is empty", "Append the name and return True.")
+    room.join("bo", True, "'bo' is a new name", "Append the name and return True.")
+    room.join(
+        "ana",
+        False,
+        "'ana' is already in the room",
+        "Duplicate names are allowed: check whether the name is taken before appending.",
+    )
+    room.join(
+        "ANA",
+        False,
+        "'ANA' is 'ana' in capitals",
+        "Names must be unique ignoring case: compare user.casefold() == name.casefold().",
+    )
+    room.join("Cy", True, "'Cy' is a new name", "Append the name as typed and return True.")
+    room.leave("zed", "'zed' never joined")
+    room.leave("ana", "'ana' left")
+    room.join(
+        "Ana",
+        True,
+        "'ana' has left, so her name is free again",
+        "Once a user has left, her name must be free again: decide from users alone.",
+    )
+    for name in ("bo", "Cy", "Ana"):
+        room.leave(name, f"{name!r} left")
+    return "duplicates refused ignoring case, names kept as typed, no ghosts left behind."
+
+
+# --- the live room -----------------------------------------------------------------
+
+
+def _event(
+    client: live.Client,
+    what: str,
+    want: dict[str, Any],
+    silent: str | Callable[[], str | None] | None = None,
+) -> dict[str, Any]:
+    """Receive the next event and check the fields of ``want`` (``ts`` is only required)."""
+    raw = client.expect(what, silent=silent)
+    event = json.loads(raw) if isinstance(raw, str) else {}
+    if all(event.get(key) == value for key, value in want.items()):
+        if want.get("type") == "message" and not isinstance(event.get("ts"), int | float):
+            raise client.probe.wrong(f"{client.who} got a message without a time stamp: {raw!r}")
+        return event
+    shown = {key: value for key, value in event.items() if key != "ts"}
+    tried = f"{client.who} waited for {what}\nexpected {want}\ngot      {shown}"
+    if event.get("type") == "join" and event.get("name") == client.who:
+        raise client.probe.wrong(
+            f"{tried}\n{client.who} got the announcement of their own join",
+            hint="recipients() included the sender: leave the sender out.",
+        )
+    if event.get("type") == "message" and event.get("from") == client.who:
+        raise client.probe.wrong(
+            f"{tried}\n{client.who} got their own message back",
+            hint="recipients() included the sender: leave the sender out.",
+        )
+    if event.get("type") == want.get("type") and event.get("count") != want.get("count"):
+        raise client.probe.wrong(
+            f"{tried}\nthe count is the length of the users list that on_join and on_leave keep",
+            hint="A wrong count means a duplicate or a ghost in users: run check.join_leave.",
+        )
+    raise client.probe.wrong(tried)
+
+
+def _join(client: live.Client, name: str) -> None:
+    client.send(json.dumps({"type": "join", "name": name}))
+    answer = _event(client, f"an answer to joining as {name!r}", {})
+    if answer.get("type") != "welcome":
+        raise client.probe.wrong(
+            f"{client.who} could not join as {name!r}: the room answered {answer}",
+            hint=f"on_join should accept {name!r}: nobody in the room has that name now.",
+        )
+
+
+@lesson.exercise(
+    hint="""
+    Run ex.check.recipients and ex.check.join_leave first: this check plugs the same three
+    functions into a real room and watches four connections. The room sends a message to
+    exactly the names recipients(sender, users) returns, and announces len(users) as the
+    count after each join and leave.""",
+    solution=(solutions.recipients, solutions.on_join, solutions.on_leave),
+)
+def chat_room(recipients: Any, on_join: Any, on_leave: Any) -> str:
+    """Check the three functions together: a real room, real clients joining and leaving.
+
+    Nothing here waits on a timer when the answer is right: every "X must not
+    get this" is proven by what X gets next, in the order the server sent it.
+    """
+    probe = live.Probe()
+    room = Room(probe, recipients, on_join, on_leave)
+
+    def left_out() -> str:
+        missing = [name for name in connected if name not in room.users]
+        if missing:
+            return (
+                f"users is {room.users!r}: {missing[0]!r} is missing although still "
+                "connected, so on_leave removed the wrong name (users.pop()?) and the "
+                "leaver stays as a ghost. Remove exactly that name: users.remove(name)."
+            )
+        return "recipients() left this client out: everyone but the sender gets it."
+
+    connected = ["ana"]
+    with live.serving(room.app) as server, ExitStack() as clients:
+        ana = clients.enter_context(live.Client(server.url, "ana", probe))
+        _join(ana, "ana")
+        bo = clients.enter_context(live.Client(server.url, "bo", probe))
+        _join(bo, "bo")
+        connected.append("bo")
+        _event(ana, "bo's join", {"type": "join", "name": "bo", "count": 2}, left_out)
+        cy = clients.enter_context(live.Client(server.url, "cy", probe))
+        cy.send(json.dumps({"type": "join", "name": "BO"}))
+        answer = _event(cy, "an answer to joining as 'BO'", {})
+        if answer.get("code") != "name_taken":
+            raise probe.wrong(
+                f"cy joined as 'BO' while 'bo' is in the room, and got {answer}",
+                hint="on_join must refuse a name that differs only in case.",
+            )
+        _join(cy, "cy")
+        connected.append("cy")
+        for other in (ana, bo):
+            _event(other, "cy's join", {"type": "join", "name": "cy", "count": 3}, left_out)
+        ana.send(json.dumps({"type": "message", "text": "hi all"}))
+        for other in (bo, cy):
+            want = {"type": "message", "from": "ana", "text": "hi all"}
+            _event(other, "ana's message", want, left_out)
+        # bo answers only once he has ana's message, so had ana been sent her own,
+        # it would reach her before bo's: the order proves it, no waiting needed.
+        bo.send(json.dumps({"type": "message", "text": "hi ana"}))
+        for other in (ana, cy):
+            want = {"type": "message", "from": "bo", "text": "hi ana"}
+            _event(other, "bo's message", want, left_out)
+        bo.close()
+        connected.remove("bo")
+        for other in (ana, cy):
+            _event(other, "bo's leave", {"type": "leave", "name": "bo", "count": 2}, left_out)
+        back = clients.enter_context(live.Client(server.url, "bo, back again", probe))
+        back.send(json.dumps({"type": "join", "name": "bo"}))
+        answer = _event(back, "an answer to joining as 'bo' again", {})
+        if answer.get("type") != "welcome":
+            raise probe.wrong(
+                f"bo left and came back, but joining as 'bo' again got {answer}: "
+                "the room still holds bo as a ghost",
+                hint="on_leave must remove exactly the name that leaves.",
+            )
+        for other in (ana, cy):
+            _event(other, "bo's join", {"type": "join", "name": "bo", "count": 3}, left_out)
+    if not probe.wait_finished(4):
+        raise probe.wrong("the room kept a connection open after its client had left")
+    if probe.error is not None:
+        raise probe.wrong("")
+    if room.users:
+        raise WrongAnswer(
+            f"everyone has left, but users is still {room.users!r}: ghosts",
+            hint="on_leave must remove the name of every user who leaves.",
+        )
+    return (
+        "three clients joined, 'BO' was refused next to 'bo', every message reached the "
+        "others and never its sender, bo left and came back, and the room emptied "
+        "without ghosts."
+    )

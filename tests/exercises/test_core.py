@@ -1,0 +1,255 @@
+"""The shared core: placeholders, calling learner code, results, the registry, solutions."""
+
+from __future__ import annotations
+
+import functools
+import warnings
+
+import pytest
+
+import labkit.exercises
+from labkit.exercises import lesson1, lesson2, lesson3
+from labkit.exercises.core import (
+    REGISTRY,
+    Lesson,
+    NotAttempted,
+    Result,
+    WrongAnswer,
+    call,
+    placeholder,
+    show,
+    solution_source,
+)
+from labkit.exercises.solutions import lesson1 as solutions1
+
+from .helpers import accepted, not_attempted, rejected
+
+# --- placeholder ----------------------------------------------------------------------
+
+
+def body_ellipsis(key): ...
+
+
+def body_pass(key):
+    pass
+
+
+def body_docstring_only(key):
+    """Return the answer."""
+
+
+def body_raise_class(key):
+    raise NotImplementedError
+
+
+def body_raise_call(key):
+    """Your code here."""
+    raise NotImplementedError("write me")
+
+
+async def body_async_ellipsis(ctx, next): ...
+
+
+def decorated(fn):
+    @functools.wraps(fn)
+    def wrapper(*args):
+        return fn(*args)
+
+    return wrapper
+
+
+@decorated
+def body_decorated(key): ...
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        None,
+        ...,
+        body_ellipsis,
+        body_pass,
+        body_docstring_only,
+        body_raise_class,
+        body_raise_call,
+        body_async_ellipsis,
+        body_decorated,
+    ],
+)
+def test_placeholder_recognises_untouched_code(obj: object) -> None:
+    """None, ..., and bodies of only ... / pass / docstring / NotImplementedError are untouched."""
+    assert placeholder(obj) is not None
+
+
+def test_placeholder_recognises_a_nested_function() -> None:
+    """An indented function (defined inside another) is read and recognised too."""
+
+    def inner(key):
+        pass
+
+    assert placeholder(inner) is not None
+
+
+def written(key):
+    """A real attempt, even one line long."""
+    return key
+
+
+class Callable:
+    def __call__(self, key):
+        return key
+
+
+def test_placeholder_leaves_attempts_alone() -> None:
+    """Code, lambdas, builtins, callable objects and exec-made functions count as attempted."""
+    namespace: dict[str, object] = {}
+    exec("def from_exec(key):\n    ...\n", namespace)  # no source to read: calling will tell
+    for obj in (written, lambda key: ..., len, Callable(), namespace["from_exec"], "text"):
+        assert placeholder(obj) is None, obj
+
+
+# --- call -------------------------------------------------------------------------------
+
+
+def test_call_turns_an_exception_into_a_wrong_answer() -> None:
+    """An exception in learner code becomes a WrongAnswer naming the call and the error."""
+    with pytest.raises(WrongAnswer, match=r"f\('x', 1\) raised ZeroDivisionError"):
+        call(lambda a, b: 1 / 0, "x", 1, name="f")
+
+
+def test_call_treats_not_implemented_and_none_as_not_attempted() -> None:
+    """NotImplementedError and a None result mean "not attempted", unless None is expected."""
+
+    def unfinished():
+        raise NotImplementedError
+
+    with pytest.raises(NotAttempted):
+        call(unfinished, name="f")
+    with pytest.raises(NotAttempted, match="returned None"):
+        call(lambda: None, name="f")
+    assert call(lambda: None, name="f", expect_value=False) is None
+
+
+def test_call_rejects_a_coroutine_without_a_warning() -> None:
+    """An async def where a def is expected is rejected, and no 'never awaited' warning leaks."""
+
+    async def coroutine_function():
+        return 1
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(WrongAnswer, match="async def"):
+            call(coroutine_function, name="f")
+
+
+def test_show_keeps_messages_short() -> None:
+    """Long values are cut, long bytes show their size, and a broken repr does not raise."""
+
+    class BadRepr:
+        def __repr__(self) -> str:
+            raise RuntimeError
+
+    assert show("x" * 500).endswith("…")
+    assert len(show("x" * 500)) == 60
+    assert "(1000 bytes)" in show(b"\x00" * 1000)
+    assert "repr() raised RuntimeError" in show(BadRepr())
+
+
+# --- lessons, exercises, results ----------------------------------------------------------
+
+
+def test_registry_lists_every_lesson_and_exercise() -> None:
+    """The three lessons register the exercises the notebooks use, with usage lines."""
+    listed = {name: list(lesson.exercises) for name, lesson in REGISTRY.items()}
+    assert (
+        listed.items()
+        >= {
+            "lesson1": ["accept_key", "decode_frame", "mask_frame"],
+            "lesson2": ["echo", "count_messages", "require_token"],
+            "lesson3": ["recipients", "join_leave", "chat_room"],
+        }.items()
+    )
+    assert REGISTRY["lesson3"].exercises["join_leave"].usage == (
+        "ex.check.join_leave(on_join, on_leave)"
+    )
+    assert labkit.exercises.Result is Result
+
+
+@pytest.fixture
+def scratch() -> Lesson:
+    lesson = Lesson("scratch")
+    yield lesson
+    del REGISTRY["scratch"]
+
+
+def test_a_crashing_checker_gives_a_result_not_a_traceback(scratch: Lesson) -> None:
+    """A checker that breaks on an odd answer reports it as ✗ instead of raising."""
+
+    @scratch.exercise(hint="h", solution=(written,))
+    def fragile(fn) -> str:
+        return {}["missing"]
+
+    result = scratch.check.fragile(written)
+    rejected(result, "could not finish", "KeyError")
+
+
+def test_a_check_explains_wrong_arguments(scratch: Lesson) -> None:
+    """Too few arguments or a value instead of a function get a usage line, not a TypeError."""
+
+    @scratch.exercise(hint="h", solution=(written,))
+    def pair(first, second) -> str:
+        return "fine"
+
+    not_attempted(scratch.check.pair(written))
+    assert "ex.check.pair(first, second)" in scratch.check.pair().message
+    rejected(scratch.check.pair(written, 42), "second should be your function", "int 42")
+    accepted(scratch.check.pair(written, written))
+
+
+def test_result_truth_is_its_verdict() -> None:
+    """bool(result) is result.ok, so `assert ex.check.x(f)` cannot pass by accident."""
+    assert Result("x", ok=True)
+    assert not Result("x", ok=False)
+    assert not Result("x", ok=False, attempted=False)
+
+
+def test_namespaces_list_exercises_and_refuse_unknown_ones() -> None:
+    """check/hint/solution complete to the exercise names and explain a typo."""
+    assert dir(lesson1.check) == ["accept_key", "decode_frame", "mask_frame"]
+    with pytest.raises(AttributeError, match="its exercises are: accept_key"):
+        lesson1.check.accept_keys  # noqa: B018
+    with pytest.raises(AttributeError):
+        lesson1.check._repr_html_  # noqa: B018
+    assert "accept_key" in repr(lesson1.hint)
+
+
+def test_check_prints_its_verdict_once_outside_jupyter(capsys: pytest.CaptureFixture[str]) -> None:
+    """In a plain interpreter a check prints the ✓ line once and returns the Result."""
+    result = lesson1.check.accept_key(solutions1.accept_key)
+    out = capsys.readouterr().out
+    assert result.ok
+    assert out.count("✓ accept_key: correct!") == 1
+
+
+def test_hint_and_solution_print(capsys: pytest.CaptureFixture[str]) -> None:
+    """hint.x() shows the hint and solution.x() the reference source with its imports."""
+    lesson1.hint.accept_key()
+    lesson1.solution.accept_key()
+    out = capsys.readouterr().out
+    assert "💡 Hint: accept_key" in out
+    assert "258EAFA5-E914-47DA-95CA-C5AB0DC85B11" in out
+    assert "import hashlib" in out
+    assert "def accept_key(key: str) -> str:" in out
+
+
+@pytest.mark.parametrize(
+    "exercise",
+    [e for module in (lesson1, lesson2, lesson3) for e in module.lesson.exercises.values()],
+    ids=lambda e: e.name,
+)
+def test_every_solution_shown_runs_as_is_and_passes(exercise) -> None:
+    """The source solution.x() shows, pasted alone into a cell, passes check.x (live ones too)."""
+    namespace: dict[str, object] = {}
+    exec(solution_source(exercise), namespace)
+    functions = [namespace[fn.__name__] for fn in exercise.solution]
+    accepted(exercise.run(*functions))

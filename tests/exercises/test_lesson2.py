@@ -1,0 +1,203 @@
+"""Lesson 2 checkers run middleware on real servers: the references pass, mistakes fail."""
+
+from __future__ import annotations
+
+import pytest
+
+import labkit
+from labkit import HandshakeRefused
+from labkit.exercises import lesson2 as ex
+from labkit.exercises.solutions import lesson2 as solutions
+
+from .helpers import accepted, not_attempted, rejected
+
+# --- echo ------------------------------------------------------------------------------
+
+
+def test_echo_accepts_the_reference() -> None:
+    """The reference echo middleware passes the live check."""
+    accepted(ex.check.echo(solutions.echo))
+
+
+def test_echo_check_leaves_the_learners_own_server_alone() -> None:
+    """A check never replaces a server the learner started (its name is its own)."""
+    mine = labkit.start(labkit.echo_app(), name="echo")
+    try:
+        accepted(ex.check.echo(solutions.echo))
+        assert mine.running
+        assert [handle.name for handle in labkit.running()] == ["echo"]
+    finally:
+        mine.stop()
+
+
+async def echo_once(ctx, next):
+    message = await ctx.websocket.recv()
+    await ctx.websocket.send(message)
+
+
+async def echo_binary_as_text(ctx, next):
+    async for message in ctx.websocket:
+        await ctx.websocket.send(str(message))
+
+
+async def echo_forgets_to_send(ctx, next):
+    async for message in ctx.websocket:
+        ctx.log.info("got %s", message)
+
+
+async def echo_with_prefix(ctx, next):
+    async for message in ctx.websocket:
+        await ctx.websocket.send(f"echo: {message}")
+
+
+async def echo_raises(ctx, next):
+    async for message in ctx.websocket:
+        await ctx.websocket.send(message.decode())
+
+
+def echo_not_async(ctx, next):
+    return None
+
+
+@pytest.mark.parametrize(
+    ("mistake", "fragments"),
+    [
+        (echo_once, ("closed", "async for message in ctx.websocket")),
+        (echo_binary_as_text, ("binary message", "got back the text message")),
+        (echo_forgets_to_send, ("nothing came", "await ctx.websocket.send(message)")),
+        (echo_with_prefix, ("'echo: hello'", "nothing added")),
+        (echo_raises, ("your code raised AttributeError", "message.decode()")),
+        (echo_not_async, ("async def echo(ctx, next)",)),
+    ],
+)
+def test_echo_rejects_a_mistake(mistake: object, fragments: tuple[str, ...]) -> None:
+    """Each classic echo mistake is rejected, saying what the client sent and got."""
+    rejected(ex.check.echo(mistake), *fragments)
+
+
+async def echo_placeholder(ctx, next):
+    """Send every message back."""
+    ...
+
+
+def test_echo_untouched_is_not_attempted() -> None:
+    """The untouched echo middleware gives "not attempted yet" and starts no server."""
+    not_attempted(ex.check.echo(echo_placeholder))
+
+
+# --- count_messages ------------------------------------------------------------------
+
+TOTAL = 0
+
+
+async def count_globally(ctx, next):
+    global TOTAL
+    async for message in ctx.websocket:
+        TOTAL += 1
+        ctx.state["count"] = TOTAL
+        await ctx.send(f"#{TOTAL}: {message}")
+
+
+async def count_from_zero(ctx, next):
+    ctx.state["count"] = 0
+    async for message in ctx.websocket:
+        await ctx.send(f"#{ctx.state['count']}: {message}")
+        ctx.state["count"] += 1
+
+
+async def count_in_a_local(ctx, next):
+    count = 0
+    async for message in ctx.websocket:
+        count += 1
+        await ctx.send(f"#{count}: {message}")
+
+
+async def count_wrong_format(ctx, next):
+    ctx.state["count"] = 0
+    async for message in ctx.websocket:
+        ctx.state["count"] += 1
+        await ctx.send(f"{ctx.state['count']}. {message}")
+
+
+def test_count_messages_accepts_the_reference() -> None:
+    """The reference count_messages passes the two-client live check."""
+    accepted(ex.check.count_messages(solutions.count_messages))
+
+
+@pytest.mark.parametrize(
+    ("mistake", "fragments"),
+    [
+        (count_globally, ("client B", "first message is #1", "ctx.state")),
+        (count_from_zero, ("'#0: apple'", "Count from 1")),
+        (count_in_a_local, ("ctx.state['count']",)),
+        (count_wrong_format, ("expected '#1: apple'",)),
+    ],
+)
+def test_count_messages_rejects_a_mistake(mistake: object, fragments: tuple[str, ...]) -> None:
+    """Each classic counting mistake is rejected with the reply that gave it away."""
+    rejected(ex.check.count_messages(mistake), *fragments)
+
+
+# --- require_token ----------------------------------------------------------------------
+
+
+def test_require_token_accepts_the_reference() -> None:
+    """The reference hook refuses bad tokens with 401 and lets the right one in."""
+    accepted(ex.check.require_token(solutions.require_token))
+
+
+async def token_async(ctx):
+    if ctx.query.get("token") != ex.TOKEN:
+        raise HandshakeRefused(401, "no")
+
+
+def test_require_token_accepts_an_async_hook() -> None:
+    """An async def hook is as good as a plain one."""
+    accepted(ex.check.require_token(token_async))
+
+
+def token_returns_false(ctx):
+    return ctx.query.get("token") == ex.TOKEN
+
+
+def token_forbidden(ctx):
+    if ctx.query.get("token") != ex.TOKEN:
+        raise HandshakeRefused(403, "forbidden")
+
+
+def token_presence_only(ctx):
+    if "token" not in ctx.query:
+        raise HandshakeRefused(401, "missing token")
+
+
+def token_key_error(ctx):
+    if ctx.query["token"] != ex.TOKEN:
+        raise HandshakeRefused(401, "wrong token")
+
+
+def token_refuses_all(ctx):
+    raise HandshakeRefused(401, "go away")
+
+
+@pytest.mark.parametrize(
+    ("mistake", "fragments"),
+    [
+        (token_returns_false, ("no token at all", "accepted", "raise HandshakeRefused(401")),
+        (token_forbidden, ("refused with 403, expected 401",)),
+        (token_presence_only, ("an empty token", "accepted")),
+        (token_key_error, ("raised KeyError", 'ctx.query.get("token")')),
+        (token_refuses_all, ("the right token", "refused with 401")),
+    ],
+)
+def test_require_token_rejects_a_mistake(mistake: object, fragments: tuple[str, ...]) -> None:
+    """Each classic hook mistake is rejected after real handshakes showed it."""
+    rejected(ex.check.require_token(mistake), *fragments)
+
+
+def token_placeholder(ctx):
+    raise NotImplementedError
+
+
+def test_require_token_untouched_is_not_attempted() -> None:
+    """The untouched hook gives "not attempted yet"."""
+    not_attempted(ex.check.require_token(token_placeholder))

@@ -1,0 +1,219 @@
+"""Lesson 3 checkers: the chat room's core alone, then in a live room with three clients."""
+
+from __future__ import annotations
+
+import pytest
+
+from labkit.exercises import lesson3 as ex
+from labkit.exercises.solutions import lesson3 as solutions
+
+from .helpers import accepted, not_attempted, rejected
+
+# --- recipients ------------------------------------------------------------------------
+
+
+def test_recipients_accepts_the_reference() -> None:
+    """The reference recipients passes its check."""
+    accepted(ex.check.recipients(solutions.recipients))
+
+
+def recipients_filter(sender, members):
+    return filter(lambda member: member != sender, members)
+
+
+def test_recipients_accepts_any_ordered_iterable() -> None:
+    """A filter object in the right order is as good as a list."""
+    accepted(ex.check.recipients(recipients_filter))
+
+
+def recipients_with_sender(sender, members):
+    return list(members)
+
+
+def recipients_only_sender(sender, members):
+    return [sender]
+
+
+def recipients_mutating(sender, members):
+    members.remove(sender)
+    return members
+
+
+def recipients_as_set(sender, members):
+    return set(members) - {sender}
+
+
+def recipients_substring(sender, members):
+    return [member for member in members if sender not in member]
+
+
+def recipients_reversed(sender, members):
+    return [member for member in reversed(members) if member != sender]
+
+
+@pytest.mark.parametrize(
+    ("mistake", "fragments"),
+    [
+        (recipients_with_sender, ("their own message back", "expected ['bo', 'cy']")),
+        (recipients_only_sender, ("only the sender",)),
+        (recipients_mutating, ("changed members", "new list")),
+        (recipients_as_set, ("returned a set", "order")),
+        (recipients_substring, ("recipients('bo', ['bob', 'bo', 'abo'])",)),
+        (recipients_reversed, ("another order",)),
+    ],
+)
+def test_recipients_rejects_a_mistake(mistake: object, fragments: tuple[str, ...]) -> None:
+    """Each classic broadcast mistake is rejected with the call that showed it."""
+    rejected(ex.check.recipients(mistake), *fragments)
+
+
+def recipients_placeholder(sender, members): ...
+
+
+def test_recipients_untouched_is_not_attempted() -> None:
+    """The untouched recipients gives "not attempted yet"."""
+    not_attempted(ex.check.recipients(recipients_placeholder))
+
+
+# --- join / leave -------------------------------------------------------------------------
+
+
+def test_join_leave_accepts_the_reference() -> None:
+    """The reference on_join / on_leave pass their step-by-step check."""
+    accepted(ex.check.join_leave(solutions.on_join, solutions.on_leave))
+
+
+def join_allows_duplicates(users, name):
+    users.append(name)
+    return True
+
+
+def join_case_sensitive(users, name):
+    if name in users:
+        return False
+    users.append(name)
+    return True
+
+
+def join_stores_casefolded(users, name):
+    key = name.casefold()
+    if key in users:
+        return False
+    users.append(key)
+    return True
+
+
+def join_returns_new_list(users, name):
+    return [*users, name]
+
+
+def join_forgets_to_return(users, name):
+    if name.casefold() not in [user.casefold() for user in users]:
+        users.append(name)
+
+
+def leave_rebinds(users, name):
+    users = [user for user in users if user != name]
+
+
+def leave_pops_last(users, name):
+    if users:
+        users.pop()
+
+
+def leave_unchecked(users, name):
+    users.remove(name)
+
+
+SEEN: set[str] = set()
+
+
+def join_remembers_forever(users, name):
+    key = name.casefold()
+    if key in SEEN or any(user.casefold() == key for user in users):
+        return False
+    SEEN.add(key)
+    users.append(name)
+    return True
+
+
+@pytest.mark.parametrize(
+    ("on_join", "on_leave", "fragments"),
+    [
+        (join_allows_duplicates, solutions.on_leave, ("on_join(['ana', 'bo'], 'ana')", "taken")),
+        (join_case_sensitive, solutions.on_leave, ("'ANA'", "casefold")),
+        (join_stores_casefolded, solutions.on_leave, ("'cy'", "as the user typed it")),
+        (join_returns_new_list, solutions.on_leave, ("in place",)),
+        (join_forgets_to_return, solutions.on_leave, ("returned None", "return True")),
+        (solutions.on_join, leave_rebinds, ("ghost",)),
+        (solutions.on_join, leave_pops_last, ("removed someone else", "nobody had left")),
+        (solutions.on_join, leave_unchecked, ("'zed' never joined", "ValueError")),
+        (join_remembers_forever, solutions.on_leave, ("free again",)),
+    ],
+)
+def test_join_leave_rejects_a_mistake(
+    on_join: object, on_leave: object, fragments: tuple[str, ...]
+) -> None:
+    """Each classic user-list mistake is rejected at the step that shows it."""
+    SEEN.clear()
+    rejected(ex.check.join_leave(on_join, on_leave), *fragments)
+
+
+def on_leave_placeholder(users, name):
+    pass
+
+
+def test_join_leave_half_done_is_not_attempted() -> None:
+    """With on_leave still a placeholder the check says which one is not attempted yet."""
+    result = ex.check.join_leave(solutions.on_join, on_leave_placeholder)
+    not_attempted(result)
+    assert "on_leave" in result.message
+    assert "on_join" not in result.message
+
+
+# --- the live room ----------------------------------------------------------------------------
+
+
+def test_chat_room_accepts_the_reference() -> None:
+    """The reference functions run a real room that real clients use correctly."""
+    accepted(ex.check.chat_room(solutions.recipients, solutions.on_join, solutions.on_leave))
+
+
+def recipients_nobody(sender, members):
+    return []
+
+
+def recipients_raises(sender, members):
+    return [member for member in members if member.name != sender]
+
+
+@pytest.mark.parametrize(
+    ("recipients", "on_join", "on_leave", "fragments"),
+    [
+        (recipients_with_sender, solutions.on_join, solutions.on_leave, ("their own join",)),
+        (recipients_nobody, solutions.on_join, solutions.on_leave, ("left this client out",)),
+        (solutions.recipients, join_case_sensitive, solutions.on_leave, ("joined as 'BO'",)),
+        (solutions.recipients, solutions.on_join, leave_rebinds, ("'count': 3", "ghost")),
+        (solutions.recipients, solutions.on_join, leave_pops_last, ("'cy' is missing", "ghost")),
+        (recipients_raises, solutions.on_join, solutions.on_leave, ("raised AttributeError",)),
+    ],
+)
+def test_chat_room_rejects_a_mistake(
+    recipients: object, on_join: object, on_leave: object, fragments: tuple[str, ...]
+) -> None:
+    """Each mistake shows on the wire of a live room, and is reported from a client's view."""
+    rejected(ex.check.chat_room(recipients, on_join, on_leave), *fragments)
+
+
+def test_chat_room_catches_a_sender_echo_by_message_order() -> None:
+    """A room that sends messages back to their sender is caught by message order alone."""
+
+    def recipients_echo_ana(sender, members):
+        if sender == "ana" and len(members) == 3:  # only ana's message, not any join
+            return list(members)
+        return solutions.recipients(sender, members)
+
+    rejected(
+        ex.check.chat_room(recipients_echo_ana, solutions.on_join, solutions.on_leave),
+        "ana got their own message back",
+    )
