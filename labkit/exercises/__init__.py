@@ -26,6 +26,18 @@ A check never raises for a wrong answer: it shows the verdict and returns a
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from .core import REGISTRY, Result
 
-__all__ = ["REGISTRY", "Result"]
+__all__ = ["REGISTRY", "Result", "lesson1", "lesson2", "lesson3"]
+
+_LESSONS = {"lesson1", "lesson2", "lesson3"}
+
+
+def __getattr__(name: str) -> Any:
+    # Lessons load on first use: lesson 2 and 3 pull in the server machinery.
+    if name in _LESSONS:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

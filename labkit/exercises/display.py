@@ -25,8 +25,8 @@ _LOOK: dict[str, tuple[str, str, str, str]] = {
     "ok": ("✓", "correct!", "#2e7d32", "#e8f5e9"),
     "wrong": ("✗", "not yet right", "#c62828", "#ffebee"),
     "todo": ("○", "not attempted yet", "#546e7a", "#eceff1"),
-    "hint": ("💡", "", "#f9a825", "#fffde7"),
-    "code": ("📖", "", "#1565c0", "#e3f2fd"),
+    "hint": ("ℹ", "", "#f9a825", "#fffde7"),
+    "code": ("✎", "", "#1565c0", "#e3f2fd"),
 }
 
 _BOX = (
@@ -70,7 +70,9 @@ class Verdict:
             f'<strong style="color:{border}">{mark} {html.escape(self.exercise)}</strong> '
             f"<span>{html.escape(headline)}</span>"
         )
-        if self.message:
+        if self.message and self.status == "ok":  # praise reads as prose
+            body += f'<div style="margin:4px 0">{html.escape(self.message)}</div>'
+        elif self.message:  # "expected" and "got" lines must stay aligned
             body += _PRE.format(html.escape(self.message))
         if self.status == "wrong" and self.hint:
             body += f"<div><em>Hint:</em> {_PRE.format(html.escape(self.hint))}</div>"

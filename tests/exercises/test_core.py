@@ -236,7 +236,7 @@ def test_hint_and_solution_print(capsys: pytest.CaptureFixture[str]) -> None:
     lesson1.hint.accept_key()
     lesson1.solution.accept_key()
     out = capsys.readouterr().out
-    assert "💡 Hint: accept_key" in out
+    assert "ℹ Hint: accept_key" in out
     assert "258EAFA5-E914-47DA-95CA-C5AB0DC85B11" in out
     assert "import hashlib" in out
     assert "def accept_key(key: str) -> str:" in out
