@@ -221,6 +221,10 @@ class App:
         compression: ``None`` (default) or ``"deflate"``.
     """
 
+    #: What clients should speak: plain ``"text"`` messages, or a named protocol
+    #: such as the chat room's ``"chat"`` (:class:`~labkit.widgets.ChatPanel` reads it).
+    wire_protocol = "text"
+
     def __init__(
         self,
         name: str = "app",

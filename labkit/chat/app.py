@@ -90,6 +90,8 @@ class ChatApp(App):
     """
 
     room: Room[Context]
+    #: Tells clients such as :class:`~labkit.widgets.ChatPanel` to speak the room's JSON protocol.
+    wire_protocol = "chat"
 
 
 def chat_app(

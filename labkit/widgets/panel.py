@@ -24,6 +24,7 @@ import time
 import warnings
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, Literal
 
 import ipywidgets as widgets
@@ -147,13 +148,13 @@ class ChatPanel(widgets.VBox):
         if self._ws is not None and self._ws.readyState in (WebSocket.CONNECTING, WebSocket.OPEN):
             return self
         self._set_state("CONNECTING")
-        self._ws = WebSocket(
-            self.url,
-            onopen=self._on_open,
-            onmessage=self._on_message,
-            onerror=self._on_error,
-            onclose=self._on_close,
-        )
+        # Handlers are set after self._ws exists: events that come first are
+        # kept by the client and delivered, in order, as each handler is set.
+        ws = self._ws = WebSocket(self.url)
+        ws.onopen = self._on_open
+        ws.onmessage = self._on_message
+        ws.onerror = self._on_error
+        ws.onclose = self._on_close
         return self
 
     def disconnect(self) -> None:
@@ -273,6 +274,13 @@ class ChatPanel(widgets.VBox):
         if data is not None:
             self._track(data)
         if entry is None:
+            return
+        if data is not None and data.get("type") == "welcome":
+            self._add(entry)
+            for past in data.get("history", []):  # the room's recent public messages
+                old, _ = from_chat_event(json.dumps(past), self.name)
+                if old is not None:
+                    self._add(replace(old, kind="own") if old.sender == self.name else old)
             return
         if entry.kind == "private" and entry.sender == self.name:
             return  # the server's copy of our own private message: already shown

@@ -106,3 +106,60 @@ def test_mode_is_checked():
     """An unknown mode is refused with a clear error."""
     with pytest.raises(ValueError, match="mode"):
         ChatPanel("ws://127.0.0.1:9/", mode="json", connect=False)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def room():
+    server = labkit.start(labkit.chat_app(), name="panel-room")
+    yield server
+    server.stop()
+
+
+def welcomed(panel: ChatPanel) -> ChatPanel:
+    panel.wait_for(lambda m: m.kind == "system" and m.text.startswith("welcome"))
+    return panel
+
+
+def test_chat_mode_is_picked_for_a_chat_server_and_joins_with_the_name(room):
+    """A panel on a chat server joins with its name and keeps the user list."""
+    alice = welcomed(ChatPanel(room, "alice"))
+    bob = welcomed(ChatPanel(room, "bob"))
+    assert alice.mode == bob.mode == "chat"
+    alice.wait_for(lambda m: m.text == "bob joined (2 online)")
+    assert alice.users == ["alice", "bob"] and bob.users == ["alice", "bob"]
+    assert "2 online" in alice._header.value
+
+
+def test_chat_broadcast_goes_to_others_and_private_to_one(room):
+    """A public line reaches the others (not the sender); /msg reaches one user."""
+    alice, bob, carol = (welcomed(ChatPanel(room, n)) for n in ("alice", "bob", "carol"))
+    alice.say("hello all")
+    for panel in (bob, carol):
+        got = panel.wait_for(lambda m: m.kind == "other" and m.text == "hello all")
+        assert got.sender == "alice"
+    bob._text.value = "/msg carol just for you"
+    bob._send_button.click()
+    assert carol.wait_for(lambda m: m.kind == "private").text == "just for you"
+    bob.say("marker")
+    alice.wait_for(lambda m: m.text == "marker")
+    assert [m.text for m in alice.received] == ["marker"]  # no own copy, no private
+    assert [m.kind for m in bob.messages if m.text == "just for you"] == ["private"]  # once
+
+
+def test_a_newcomer_sees_the_history_and_typing_notices(room):
+    """welcome's history fills a new panel; typing() shows in the others' headers."""
+    alice = welcomed(ChatPanel(room, "alice"))
+    alice.say("before you came")
+    bob = welcomed(ChatPanel(room, "bob"))
+    assert bob.wait_for(lambda m: m.text == "before you came").sender == "alice"
+    alice.wait_for(lambda m: m.text.startswith("bob joined"))
+    bob.typing()
+    alice.wait_for(lambda m: m.kind == "typing")
+    assert "bob typing…" in alice._header.value
+
+
+def test_a_taken_name_shows_the_server_error(room):
+    """Joining with a taken name shows the room's `name_taken` error in the log."""
+    welcomed(ChatPanel(room, "alice"))
+    copycat = ChatPanel(room, "ALICE")
+    assert copycat.wait_for(lambda m: m.kind == "error").text.startswith("name_taken")
