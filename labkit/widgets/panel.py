@@ -30,7 +30,7 @@ from typing import Any, Literal
 import ipywidgets as widgets
 
 from ..client import CloseEvent, MessageEvent, WebSocket
-from ..runner import ServerHandle
+from ..runner import ServerHandle, kit_loop
 from .messages import ChatMessage, from_chat_event, from_text_frame
 from .render import render_header, render_log
 
@@ -43,6 +43,8 @@ SHOWN = 200
 KEEP = 10_000
 #: At most one typing notice per this many seconds.
 TYPING_EVERY = 2.0
+#: Seconds a "… typing…" notice stays in the header.
+TYPING_SHOWN = 5.0
 
 
 class ChatPanel(widgets.VBox):
@@ -309,6 +311,8 @@ class ChatPanel(widgets.VBox):
             self.users = [u for u in self.users if u != name]
         elif kind == "typing" and isinstance(name, str):
             self._typing[name] = time.monotonic()
+            # Redraw once the notice is stale, so "typing…" does not linger.
+            kit_loop().call_later(TYPING_SHOWN + 0.1, self._render)
         elif kind == "message":
             self._typing.pop(str(event.get("from")), None)
 
@@ -329,7 +333,7 @@ class ChatPanel(widgets.VBox):
 
     def _render(self) -> None:
         now = time.monotonic()
-        typing = [n for n, t in self._typing.items() if now - t < 5 and n != self.name]
+        typing = [n for n, t in self._typing.items() if now - t < TYPING_SHOWN and n != self.name]
         line = f"{', '.join(typing)} typing…" if typing else ""
         users = self.users if self.mode == "chat" else None
         self._header.value = render_header(self.name, self._state, users, line)
