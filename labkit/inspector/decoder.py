@@ -205,9 +205,7 @@ class WireDecoder:
             self._fail(direction, f"malformed status line {start_line!r}", out)
             return
         status = int(code)
-        out.append(
-            HandshakeRecord(self.conn, direction, start_line, pairs, head, status, reason)
-        )
+        out.append(HandshakeRecord(self.conn, direction, start_line, pairs, head, status, reason))
         if status != 101:
             # Not upgraded: the rest is plain HTTP (a page, a refusal), not frames.
             self._go_raw(_S2C)

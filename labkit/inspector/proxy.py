@@ -100,6 +100,7 @@ class Inspector:
     Attributes:
         host: the target's host.
         port: the target's port.
+        store: the :class:`~labkit.inspector.store.RecordLog` the records go to.
     """
 
     name = "inspector"
@@ -118,7 +119,7 @@ class Inspector:
         self.max_frame = max_frame
         self.keep_payload = keep_payload
         self.preview = preview
-        self.log = RecordLog(keep)
+        self.store = RecordLog(keep)
         self._ids = itertools.count(1)
 
     @property
@@ -132,21 +133,21 @@ class Inspector:
     @property
     def records(self) -> list[Record]:
         """Every record kept, oldest first."""
-        return self.log.snapshot()
+        return self.store.snapshot()
 
     @property
     def frames(self) -> list[FrameRecord]:
         """Only the frame records, oldest first."""
-        return [r for r in self.log.snapshot() if isinstance(r, FrameRecord)]
+        return [r for r in self.store.snapshot() if isinstance(r, FrameRecord)]
 
     def text(self, last: int = 50) -> str:
         """The last ``last`` records as plain text, one line each."""
-        lines = [r.line() for r in self.log.snapshot(last)]
+        lines = [r.line() for r in self.store.snapshot(last)]
         return "\n".join(lines) if lines else "(no records yet)"
 
     def clear(self) -> None:
         """Forget the records seen so far (connections keep being watched)."""
-        self.log.clear()
+        self.store.clear()
 
     def wait_for(self, predicate: Callable[[Record], bool], timeout: float = 10.0) -> Record:
         """Block until a record satisfies ``predicate``; return the first that does.
@@ -157,7 +158,7 @@ class Inspector:
         Raises:
             TimeoutError: nothing matched within ``timeout`` seconds.
         """
-        return self.log.wait_for(predicate, timeout)
+        return self.store.wait_for(predicate, timeout)
 
     def view(self, shown: int = 200, height: str = "320px") -> InspectorView:
         """A live ipywidgets table of the last ``shown`` records."""
@@ -181,7 +182,7 @@ class Inspector:
         return next(self._ids)
 
     def __repr__(self) -> str:
-        return f"<Inspector → {self.target} ({len(self.log)} records)>"
+        return f"<Inspector → {self.target} ({len(self.store)} records)>"
 
 
 class InspectorListener:
@@ -259,7 +260,7 @@ class _Pair:
         self.cause = ""
 
     def _add(self, *records: Record) -> None:
-        self.tap.log.add(records)
+        self.tap.store.add(records)
 
     async def run(self) -> None:
         _, client_writer = self.client
@@ -279,6 +280,7 @@ class _Pair:
             raise
         source = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
         self._add(ConnRecord(self.conn, None, "open", f"{source} → {self.tap.target}"))
+        log.info("#%d: %s → %s", self.conn, source, self.tap.target)
         up_reader, up_writer = self.upstream
         client_reader, _ = self.client
         try:
@@ -290,9 +292,9 @@ class _Pair:
             c2s = self.decoder.bytes_seen(Direction.CLIENT_TO_SERVER)
             s2c = self.decoder.bytes_seen(Direction.SERVER_TO_CLIENT)
             cause = f"; {self.cause}" if self.cause else ""
-            self._add(
-                ConnRecord(self.conn, None, "closed", f"c→s {c2s} B, s→c {s2c} B{cause}")
-            )
+            detail = f"c→s {c2s} B, s→c {s2c} B{cause}"
+            self._add(ConnRecord(self.conn, None, "closed", detail))
+            log.info("#%d: closed (%s)", self.conn, detail)
 
     async def _pump(
         self, direction: Direction, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -315,9 +317,7 @@ class _Pair:
             return
         if self.aborted:
             return
-        self._add(
-            ConnRecord(self.conn, direction, "eof", f"{direction.sender} finished sending")
-        )
+        self._add(ConnRecord(self.conn, direction, "eof", f"{direction.sender} finished sending"))
         try:
             if writer.can_write_eof():
                 writer.write_eof()  # pass the half-close on (TCP FIN)

@@ -226,7 +226,9 @@ class RawConnection:
                     event = assembler.receive(await self._read_frame())
                     await self._handle(event)
         except ProtocolError as exc:
-            # Section 7.1.7, "Fail the WebSocket Connection".
+            # Section 7.1.7, "Fail the WebSocket Connection". The timeout block
+            # has ended, so there is no deadline left to reschedule.
+            self._deadline = None
             logger.info("%s: failing the connection (%d): %s", self.peer, exc.close_code, exc)
             if self.state is ConnectionState.OPEN:
                 self._start_closing(exc.close_code, _reason(str(exc)))

@@ -1,0 +1,203 @@
+"""A live table of what the inspector saw, as an ipywidgets view.
+
+Records arrive on the kit's loop thread. Widgets sync trait changes from any
+thread, so the view only ever *sets a trait* (``HTML.value``); it never writes
+with ``with output:`` from a thread, which would lose output. Redrawing is
+throttled to a few times a second: a burst of frames costs one redraw, not one
+per frame.
+
+Every decoded value (payload previews, close reasons, header lines) is user
+data and reaches the page only through :func:`html.escape`, so a message like
+``<img src=x onerror=...>`` shows as those characters and runs nothing. The
+table sits in a ``tex2jax_ignore`` box so that a ``$`` in a payload is not
+typeset as maths either.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import ipywidgets as widgets
+
+from labkit.inspector.records import (
+    ConnRecord,
+    ErrorRecord,
+    FrameRecord,
+    HandshakeRecord,
+    Record,
+)
+from labkit.runner import kit_loop
+
+if TYPE_CHECKING:
+    from labkit.inspector.proxy import Inspector
+
+__all__ = ["REDRAW_EVERY", "InspectorView", "render_records"]
+
+#: Seconds between two redraws at most (the first change draws at once).
+REDRAW_EVERY = 0.2
+
+_STYLE = """<style>
+.labkit-inspector .lk-scroll{max-height:var(--lk-height,320px);overflow-y:auto;display:flex;
+ flex-direction:column-reverse;border:1px solid #ddd;border-radius:4px;background:#fafafa}
+.labkit-inspector table{border-collapse:collapse;font-family:monospace;font-size:12px;width:100%}
+.labkit-inspector th{position:sticky;top:0;background:#eee;text-align:left;padding:2px 6px}
+.labkit-inspector td{padding:1px 6px;white-space:pre-wrap;word-break:break-all;
+ vertical-align:top;border-top:1px solid #eee}
+.labkit-inspector .lk-c2s .lk-dir{color:#1f6fb2}
+.labkit-inspector .lk-s2c .lk-dir{color:#2e9d4f}
+.labkit-inspector .lk-handshake td{background:#f3f0ff}
+.labkit-inspector .lk-error td{background:#fdecea;color:#b00020}
+.labkit-inspector .lk-conn td{color:#888;font-style:italic}
+.labkit-inspector .lk-note{color:#b00020}
+.labkit-inspector .lk-head{font-family:sans-serif;font-size:.85em;color:#666;margin:2px 0}
+</style>"""
+
+_COLUMNS = ("#conn", "dir", "FIN", "opcode", "MASK / key", "len", "payload / close")
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _row(record: Record) -> str:
+    """One table row; every decoded value goes through :func:`_e`."""
+    direction = getattr(record, "direction", None)
+    css = {"c→s": "lk-c2s", "s→c": "lk-s2c"}.get(direction.short if direction else "", "")
+    arrow = (
+        f'<td class="lk-dir" title="{_e(direction)}">{_e(direction.short)}</td>'
+        if direction
+        else "<td></td>"
+    )
+    conn = f"<td>#{record.conn}</td>"
+    if isinstance(record, FrameRecord):
+        rsv = "".join(f" RSV{i}" for i, bit in enumerate(record.rsv, 1) if bit)
+        mask = f"MASK {record.mask_key}" if record.mask_key else "-"
+        note = f' <span class="lk-note">⚠ {_e(record.note)}</span>' if record.note else ""
+        return (
+            f'<tr class="lk-frame {css}" data-kind="frame" data-opcode="{_e(record.opcode)}">'
+            f"{conn}{arrow}<td>{int(record.fin)}</td><td>{_e(record.opcode)}{_e(rsv)}</td>"
+            f"<td>{_e(mask)}</td><td>{record.length}</td>"
+            f'<td class="lk-preview">{_e(record.preview)}{note}</td></tr>'
+        )
+    if isinstance(record, HandshakeRecord):
+        title = _e(record.head)
+        return (
+            f'<tr class="lk-handshake {css}" data-kind="handshake">{conn}{arrow}'
+            f'<td colspan="5" title="{title}">{_e(record.start_line)}'
+            f'<br><span class="lk-headers">{_headers(record)}</span></td></tr>'
+        )
+    if isinstance(record, ErrorRecord):
+        data = f" [{_e(record.data[:16].hex(' '))}]" if record.data else ""
+        return (
+            f'<tr class="lk-error {css}" data-kind="error">{conn}{arrow}'
+            f'<td colspan="5">error: {_e(record.message)}{data}</td></tr>'
+        )
+    assert isinstance(record, ConnRecord)
+    return (
+        f'<tr class="lk-conn {css}" data-kind="conn">{conn}{arrow}'
+        f'<td colspan="5">TCP {_e(record.event)} {_e(record.detail)}</td></tr>'
+    )
+
+
+def _headers(record: HandshakeRecord) -> str:
+    return "<br>".join(f"{_e(name)}: {_e(value)}" for name, value in record.headers)
+
+
+def render_records(records: Iterable[Record], height: str = "320px") -> str:
+    """The records as an HTML table, newest at the bottom and kept in view.
+
+    ``flex-direction: column-reverse`` anchors the scroll position at the
+    bottom, so new rows stay in view without any script.
+    """
+    head = "".join(f"<th>{_e(c)}</th>" for c in _COLUMNS)
+    rows = "".join(_row(r) for r in records)
+    return (
+        f'{_STYLE}<div class="lk-scroll tex2jax_ignore mathjax_ignore" '
+        f'style="--lk-height:{_e(height)}"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{rows}</tbody></table></div>"
+    )
+
+
+class InspectorView(widgets.VBox):
+    """The inspector's live table, with a Clear button.
+
+    Args:
+        tap: the inspector to show.
+        shown: how many of the last records the table shows.
+        height: the table's height (CSS).
+    """
+
+    def __init__(self, tap: Inspector, shown: int = 200, height: str = "320px") -> None:
+        self.tap = tap
+        self.shown = shown
+        self._height = height
+        self._lock = threading.Lock()
+        self._pending = False
+        self._last_draw = 0.0
+        self._closed = False
+        self._summary = widgets.HTML()
+        self._summary.add_class("labkit-inspector-summary")
+        self._table = widgets.HTML(layout=widgets.Layout(width="100%"))
+        self._table.add_class("labkit-inspector-table")
+        self._clear = widgets.Button(description="Clear", icon="trash")
+        self._clear.add_class("labkit-inspector-clear")
+        self._clear.on_click(lambda _b: self.clear())
+        super().__init__([self._summary, self._table, self._clear])
+        self.add_class("labkit-inspector")
+        tap.store.watch(self)
+        self.refresh()
+
+    @property
+    def html(self) -> str:
+        """The table's HTML as last drawn."""
+        return self._table.value
+
+    def refresh(self) -> None:
+        """Redraw now, from the records kept."""
+        if self._closed:
+            return
+        with self._lock:
+            self._pending = False
+            self._last_draw = time.monotonic()
+        records = self.tap.store.snapshot(self.shown)
+        total = len(self.tap.store)
+        self._summary.value = (
+            f'<div class="lk-head">inspector → {_e(self.tap.target)} · '
+            f"{total} record{'s' if total != 1 else ''}"
+            f"{f' (last {self.shown} shown)' if total > self.shown else ''}</div>"
+        )
+        self._table.value = render_records(records, self._height)
+
+    def clear(self) -> None:
+        """Forget the inspector's records (the Clear button) and redraw at once."""
+        self.tap.clear()
+        self.refresh()
+
+    def records_changed(self) -> None:
+        """Redraw soon: now if the last redraw is old enough, else once, a bit later."""
+        with self._lock:
+            if self._pending:
+                return
+            wait = self._last_draw + REDRAW_EVERY - time.monotonic()
+            if wait > 0:
+                self._pending = True
+        if wait <= 0:
+            self.refresh()
+        else:
+            kit_loop().call_soon_threadsafe(kit_loop().call_later, wait, self._redraw_later)
+
+    def _redraw_later(self) -> None:
+        if self._pending:
+            self.refresh()
+
+    def close(self) -> None:
+        """Stop following the inspector and close the widgets."""
+        self._closed = True
+        self.tap.store.unwatch(self)
+        for child in (self._summary, self._table, self._clear):
+            child.close()
+        super().close()

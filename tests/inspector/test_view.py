@@ -1,0 +1,71 @@
+"""Tests for labkit.inspector.view: the live table, fed by real traffic through a real tap."""
+
+from __future__ import annotations
+
+import threading
+
+from websockets.sync.client import connect
+
+from labkit.inspector import ConnRecord, Direction, ErrorRecord, HandshakeRecord, Inspector
+from labkit.inspector.view import InspectorView, render_records
+from labkit.runner import ServerHandle
+from tests.inspector.helpers import frame_is
+
+C2S = Direction.CLIENT_TO_SERVER
+S2C = Direction.SERVER_TO_CLIENT
+ATTACK = "<img src=x onerror=alert(1)>"
+
+
+def test_the_view_is_a_box_with_the_css_class_and_a_mathjax_free_table(tap: Inspector):
+    """The root carries `labkit-inspector`; the table sits in a tex2jax_ignore box."""
+    view = tap.view()
+    assert isinstance(view, InspectorView) and "labkit-inspector" in view._dom_classes
+    assert 'class="lk-scroll tex2jax_ignore' in view.html
+    for column in ("#conn", "FIN", "opcode", "MASK / key", "len"):
+        assert f"<th>{column}</th>" in view.html
+    view.close()
+
+
+def test_payloads_and_close_reasons_are_escaped(tapped: ServerHandle, tap: Inspector):
+    """An HTML payload and close reason show as text in the table, never as markup."""
+    view = tap.view()
+    with connect(tapped.url, compression=None) as ws:
+        ws.send(ATTACK)
+        assert ws.recv(timeout=5) == ATTACK
+        ws.close(4000, "<b>bye</b>")
+    tap.wait_for(frame_is(S2C, "CLOSE"))
+    view.refresh()
+    assert "&#x27;&lt;img src=x onerror=alert(1)&gt;&#x27;" in view.html
+    assert "&lt;b&gt;bye&lt;/b&gt;" in view.html
+    assert "<img" not in view.html and "<b>" not in view.html
+    view.close()
+
+
+def test_the_table_updates_itself_from_the_kit_thread(tapped: ServerHandle, tap: Inspector):
+    """Traffic redraws the table by setting its trait, with no call from the test."""
+    view = tap.view()
+    seen = threading.Event()
+    view._table.observe(lambda change: "live-marker" in change["new"] and seen.set(), names="value")
+    with connect(tapped.url, compression=None) as ws:
+        ws.send("live-marker")
+        assert ws.recv(timeout=5) == "live-marker"
+        assert seen.wait(5)
+    assert 'data-opcode="TEXT"' in view.html and "MASK " in view.html
+    tap.wait_for(lambda r: isinstance(r, ConnRecord) and r.event == "closed")
+    view._clear.click()
+    assert tap.records == [] and "live-marker" not in view.html
+    view.close()
+
+
+def test_every_kind_of_record_renders_as_a_row():
+    """Handshake, error and TCP rows render with their kind; a head's text is escaped too."""
+    html = render_records(
+        [
+            HandshakeRecord(1, C2S, "GET /<x> HTTP/1.1", (("Origin", "<evil>"),), "GET /<x>"),
+            ErrorRecord(1, S2C, "bad <frame>", b"\x00"),
+            ConnRecord(1, None, "closed", "c→s 1 B"),
+        ]
+    )
+    assert [html.count(f'data-kind="{k}"') for k in ("handshake", "error", "conn")] == [1, 1, 1]
+    assert "GET /&lt;x&gt; HTTP/1.1" in html and "Origin: &lt;evil&gt;" in html
+    assert "bad &lt;frame&gt;" in html and "<evil>" not in html and "<x>" not in html
