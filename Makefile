@@ -22,8 +22,11 @@ $(NODE_STAMP): tests/interop/package.json tests/interop/package-lock.json
 		cd tests/interop && npm ci --silent --no-audit --no-fund && touch node_modules/.labkit-installed; \
 	else echo "npm not found: the Node interop tests will be skipped"; fi
 
+# JupyterLab refuses to run as root unless told; containers often are root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: setup
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/
 
 test: setup
 	$(BIN)/ruff check .
