@@ -6,7 +6,13 @@ import base64
 import os
 import socket
 
-__all__ = ["handshake_head", "handshake_request", "http_exchange", "read_http_head"]
+__all__ = [
+    "handshake_head",
+    "handshake_request",
+    "http_exchange",
+    "port_is_free",
+    "read_http_head",
+]
 
 
 def handshake_request(port: int, path: str = "/", **headers: str) -> bytes:
@@ -74,3 +80,15 @@ def handshake_head(port: int, request: bytes, timeout: float = 5.0) -> tuple[int
         sock.sendall(request)
         status, fields, _ = read_http_head(sock)
         return status, fields
+
+
+def port_is_free(port: int) -> bool:
+    """Can a new server listen on ``port``? (Servers set SO_REUSEADDR, so TIME_WAIT is fine.)"""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+            probe.listen()
+        except OSError:
+            return False
+        return True

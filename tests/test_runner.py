@@ -18,6 +18,7 @@ from websockets.sync.client import connect
 import labkit
 from labkit import runner
 from labkit.errors import KitLoopError, PortInUseError
+from tests.support import port_is_free
 
 
 def open_fds() -> int:
@@ -31,18 +32,6 @@ def kit_tasks() -> int:
 
 async def _count_tasks(loop: asyncio.AbstractEventLoop) -> int:
     return len(asyncio.all_tasks(loop))
-
-
-def port_is_free(port: int) -> bool:
-    """Can a new server listen on ``port``? (Servers set SO_REUSEADDR, so TIME_WAIT is fine.)"""
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-            probe.listen()
-        except OSError:
-            return False
-        return True
 
 
 def test_start_returns_a_handle_with_urls():

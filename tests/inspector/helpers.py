@@ -9,7 +9,7 @@ from labkit import runner
 from labkit.inspector import Direction, FrameRecord, Record
 from labkit.protocol import build_request, check_accept_response, find_head_end, make_key
 
-__all__ = ["frame_is", "kit_tasks", "port_is_free", "raw_websocket", "recv_until_eof"]
+__all__ = ["frame_is", "kit_tasks", "raw_websocket", "recv_until_eof"]
 
 
 def kit_tasks(package: str = "") -> int:
@@ -32,18 +32,6 @@ async def _count_tasks(package: str) -> int:
 
 
 _NO_CODE = (lambda: None).__code__
-
-
-def port_is_free(port: int) -> bool:
-    """Can a new server listen on ``port``? (SO_REUSEADDR: TIME_WAIT is fine.)"""
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-            probe.listen()
-        except OSError:
-            return False
-        return True
 
 
 def raw_websocket(port: int) -> socket.socket:

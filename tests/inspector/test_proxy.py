@@ -23,11 +23,10 @@ from labkit.runner import ServerHandle
 from tests.inspector.helpers import (
     frame_is,
     kit_tasks,
-    port_is_free,
     raw_websocket,
     recv_until_eof,
 )
-from tests.support import handshake_request, http_exchange
+from tests.support import handshake_request, http_exchange, port_is_free
 
 C2S = Direction.CLIENT_TO_SERVER
 S2C = Direction.SERVER_TO_CLIENT
