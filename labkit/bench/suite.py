@@ -1,0 +1,588 @@
+"""The benchmark suite behind ``make bench`` (``python -m labkit.bench``).
+
+Theory of operation
+-------------------
+Every figure is a *ratio taken side by side*. A scenario starts each server
+it compares in a process of its own (:mod:`labkit.bench.process`):
+
+* ``kit``: the kit's app (:func:`labkit.echo_app` or :func:`labkit.chat_app`);
+* ``bare``: the same job on plain ``websockets`` (:mod:`labkit.bench.bare`);
+* ``koa``: the tutorial's own Koa2 + koa-websocket server (``bench/koa``),
+  when Node and its packages are there;
+* ``kit-uvloop``: the kit again, with ``LABKIT_LOOP=uvloop``, when uvloop is
+  installed (the ``fast`` extra).
+
+Then it drives them in turns (kit, bare, koa, kit-uvloop, then again starting
+one further along, ``reps`` times) from ONE load-generator process that is
+neither of them, and keeps the median run of each. Taking turns means a noisy
+moment on the machine hits every server alike instead of one of them, and the
+ratios compare runs made seconds apart. Before each run the server that ran
+last must be quiet (no CPU used), so nobody pays for another's clean-up.
+
+The load generator is ``bench/loadgen.mjs`` (the ``ws`` package on Node) when
+available: it costs less per delivery than a Python client and reports the
+CPU share of both sides during the timed phase (``loadgen_cpu``,
+``server_cpu``), which tells whether a figure is the server's limit. Without
+Node, :mod:`labkit.bench.load` takes its place, run as its own process.
+
+Scenarios:
+
+* ``echo``: closed-loop round trips per second with 16 connections, p50/p99;
+* ``fanout``: one sender, N receivers (10, 100, 1000) in the chat room;
+  deliveries per second and p50/p99 time from send to delivery;
+* ``join``: 1000 clients connect and join at once; seconds until the room
+  settles (every client has its welcome and every join notice);
+* ``memory``: server RSS with 1000 idle joined clients minus before, per client.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import websockets
+
+from labkit.bench.process import ServerProcess, Target, start_all
+from labkit.bench.results import EchoResult, FanoutResult, JoinResult, MemoryResult, median_result
+from labkit.errors import LabkitError
+
+__all__ = [
+    "FULL",
+    "QUICK",
+    "SCENARIOS",
+    "BenchError",
+    "LoadGen",
+    "Plan",
+    "find_loadgen",
+    "run_suite",
+    "summary_table",
+    "write_results",
+]
+
+#: The repository's ``bench/`` folder (Koa servers, Node load generator, results).
+BENCH_DIR = Path(__file__).resolve().parents[2] / "bench"
+KOA_DIR = BENCH_DIR / "koa"
+RESULTS_DIR = BENCH_DIR / "results"
+
+#: The scenarios, in the order a full run takes them.
+SCENARIOS = ("echo", "fanout", "join", "memory")
+
+Say = Callable[[str], None]
+
+
+class BenchError(LabkitError):
+    """A benchmark run failed: a load generator reported an error or lost messages."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How big and how long each scenario is.
+
+    Attributes:
+        reps: turns per server (the median run is kept).
+        echo_connections: closed-loop echo clients.
+        echo_seconds: measured seconds per echo run.
+        fanout_receivers: the receiver counts measured.
+        fanout_deliveries: deliveries per run (messages = this / receivers).
+        fanout_window: messages the sender keeps in flight.
+        join_clients: clients in the join storm.
+        idle_clients: idle joined clients for the memory figure.
+    """
+
+    reps: int = 3
+    echo_connections: int = 16
+    echo_seconds: float = 3.0
+    fanout_receivers: tuple[int, ...] = (10, 100, 1000)
+    fanout_deliveries: int = 300_000
+    fanout_window: int = 32
+    join_clients: int = 1000
+    idle_clients: int = 1000
+
+    def fanout_messages(self, receivers: int) -> int:
+        """Messages per fan-out run: the same work whatever the room size."""
+        return max(20, min(20_000, self.fanout_deliveries // receivers))
+
+
+#: ``make bench``: a few minutes.
+FULL = Plan()
+#: ``--quick``: small rooms, one turn each, seconds.
+QUICK = Plan(
+    reps=1,
+    echo_seconds=1.0,
+    fanout_receivers=(10, 100),
+    fanout_deliveries=20_000,
+    join_clients=100,
+    idle_clients=100,
+)
+
+
+# --- the load generator ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadGen:
+    """The process that plays the clients: ``node bench/loadgen.mjs`` or Python's twin.
+
+    Attributes:
+        name: ``"node"`` or ``"python"``.
+        argv: the command before ``SCENARIO URL JSON``.
+    """
+
+    name: str
+    argv: tuple[str, ...]
+
+    def command(self, scenario: str, url: str, options: Mapping[str, Any]) -> list[str]:
+        """The full command line for one run."""
+        return [*self.argv, scenario, url, json.dumps(dict(options))]
+
+    def run(
+        self, scenario: str, url: str, options: Mapping[str, Any], timeout: float = 300.0
+    ) -> dict[str, Any]:
+        """Run one scenario to its end and return its JSON result."""
+        try:
+            done = subprocess.run(
+                self.command(scenario, url, options),
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise BenchError(f"{scenario} against {url} took over {timeout} s") from exc
+        return _last_json(done.stdout, done.stderr, f"{scenario} against {url}")
+
+    @contextmanager
+    def idle(self, url: str, options: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+        """Hold idle joined clients open while the ``with`` block runs."""
+        proc = subprocess.Popen(
+            self.command("idle", url, options),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            ready = _last_json(line, "", f"idle clients against {url}")
+            yield ready
+        finally:
+            try:
+                proc.communicate(timeout=120)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+
+
+def _last_json(stdout: str, stderr: str, what: str) -> dict[str, Any]:
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    try:
+        data = json.loads(lines[-1])
+    except (IndexError, ValueError):
+        raise BenchError(f"{what}: no JSON result; stderr: {stderr[-1500:]}") from None
+    if "error" in data:
+        raise BenchError(f"{what}: {data['error']}")
+    return data
+
+
+def find_loadgen(prefer: str = "node", say: Say = print) -> LoadGen:
+    """The Node load generator when it can run (``npm ci`` first if needed), else Python's."""
+    if prefer == "node" and _node_ready(say):
+        return LoadGen("node", (shutil.which("node") or "node", str(BENCH_DIR / "loadgen.mjs")))
+    return LoadGen("python", (sys.executable, "-m", "labkit.bench.load"))
+
+
+def _node_ready(say: Say) -> bool:
+    """Node and bench/koa/node_modules present; run ``npm ci`` once when only npm is."""
+    node = shutil.which("node")
+    if node is None or not (KOA_DIR / "package.json").is_file():
+        say("skipping the Node load generator and the Koa servers: node or bench/koa not found")
+        return False
+    if (KOA_DIR / "node_modules" / "ws" / "package.json").is_file():
+        return True
+    npm = shutil.which("npm")
+    if npm is None:
+        say("skipping the Koa servers: bench/koa/node_modules missing and npm not found")
+        return False
+    say("installing bench/koa (npm ci)…")
+    done = subprocess.run(
+        [npm, "ci", "--silent", "--no-audit", "--no-fund"],
+        cwd=KOA_DIR,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        say(f"skipping the Koa servers: npm ci failed: {done.stderr.strip()[-300:]}")
+        return False
+    return True
+
+
+# --- the servers compared --------------------------------------------------------------
+
+
+def _targets(scenario: str, koa: bool, uvloop: bool) -> list[Target]:
+    kit_kind, bare_kind, koa_kind = (
+        ("kit-echo", "bare-echo", "echo")
+        if scenario == "echo"
+        else ("kit-chat", "bare-room", "chat")
+    )
+    targets = [Target.python("kit", kit_kind), Target.python("bare", bare_kind)]
+    if koa:
+        node = shutil.which("node") or "node"
+        targets.append(Target("koa", (node, "server.js", koa_kind), cwd=KOA_DIR))
+    if uvloop and scenario != "memory":
+        targets.append(Target.python("kit-uvloop", kit_kind, LABKIT_LOOP="uvloop"))
+    return targets
+
+
+def _turns(servers: Sequence[ServerProcess], reps: int) -> Iterator[tuple[int, ServerProcess]]:
+    """ABCD, BCDA, CDAB…: every server runs once per turn, starting one further along."""
+    for rep in range(reps):
+        shift = rep % len(servers)
+        for server in [*servers[shift:], *servers[:shift]]:
+            yield rep, server
+
+
+def _measure(
+    servers: Sequence[ServerProcess],
+    reps: int,
+    run: Callable[[ServerProcess, int], dict[str, Any]],
+    say: Say,
+    what: str,
+) -> dict[str, list[dict[str, Any]]]:
+    runs: dict[str, list[dict[str, Any]]] = {s.target.label: [] for s in servers}
+    for server in servers:
+        server.wait_quiet()
+    for rep, server in _turns(servers, reps):
+        result = run(server, rep)
+        runs[server.target.label].append(result)
+        say(f"  {what} {server.target.label:<10} run {rep + 1}/{reps}: {_brief(result)}")
+        server.wait_quiet()
+    return runs
+
+
+def _brief(result: Mapping[str, Any]) -> str:
+    if "rate" in result:
+        text = (
+            f"{result['rate']:,.0f}/s p50 {result['p50_ms']:.2f} ms p99 {result['p99_ms']:.2f} ms"
+        )
+        if result.get("server_cpu") is not None:
+            text += f" (cpu server {result['server_cpu']:.0%}, load {result['loadgen_cpu']:.0%})"
+        return text
+    if "settled_s" in result:
+        return f"settled in {result['settled_s']:.2f} s (welcomed {result['welcomed_s']:.2f} s)"
+    return json.dumps(result)
+
+
+def _cpu_options(server: ServerProcess) -> dict[str, Any]:
+    return {"server_pid": server.pid, "clock_ticks": os.sysconf("SC_CLK_TCK")}
+
+
+def _medians(runs: Mapping[str, list[dict[str, Any]]], kind: type) -> dict[str, dict[str, Any]]:
+    medians = {}
+    for label, results in runs.items():
+        if results:
+            chosen = median_result([kind.from_json(r) for r in results])
+            medians[label] = next(r for r in results if kind.from_json(r) == chosen)
+    return medians
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or not b else a / b
+
+
+def _rate_ratios(medians: Mapping[str, Mapping[str, Any]]) -> dict[str, float | None]:
+    rate = {label: m.get("rate") for label, m in medians.items()}
+    ratios = {"kit/bare": _ratio(rate.get("kit"), rate.get("bare"))}
+    if "koa" in rate:
+        ratios["kit/koa"] = _ratio(rate.get("kit"), rate.get("koa"))
+        ratios["bare/koa"] = _ratio(rate.get("bare"), rate.get("koa"))
+    if "kit-uvloop" in rate:
+        ratios["kit-uvloop/kit"] = _ratio(rate.get("kit-uvloop"), rate.get("kit"))
+        if "koa" in rate:
+            ratios["kit-uvloop/koa"] = _ratio(rate.get("kit-uvloop"), rate.get("koa"))
+    return ratios
+
+
+# --- scenarios ------------------------------------------------------------------------
+
+
+def scenario_echo(plan: Plan, load: LoadGen, targets: list[Target], say: Say) -> dict[str, Any]:
+    """Closed-loop echo against every target, in turns."""
+    servers = start_all(targets)
+    try:
+        options = {"connections": plan.echo_connections, "duration": plan.echo_seconds}
+
+        def run(server: ServerProcess, rep: int) -> dict[str, Any]:
+            return load.run("echo", server.url, {**options, **_cpu_options(server)})
+
+        runs = _measure(servers, plan.reps, run, say, "echo")
+    finally:
+        for server in servers:
+            server.stop()
+    medians = _medians(runs, EchoResult)
+    return {"runs": runs, "median": medians, "ratios": _rate_ratios(medians)}
+
+
+def scenario_fanout(plan: Plan, load: LoadGen, targets: list[Target], say: Say) -> dict[str, Any]:
+    """Chat fan-out at each room size against every target, in turns."""
+    servers = start_all(targets)
+    by_size: dict[str, Any] = {}
+    try:
+        for receivers in plan.fanout_receivers:
+            options = {
+                "receivers": receivers,
+                "messages": plan.fanout_messages(receivers),
+                "window": plan.fanout_window,
+            }
+
+            def run(
+                server: ServerProcess, rep: int, options: dict = options, receivers: int = receivers
+            ) -> dict[str, Any]:
+                tag = f"{receivers}x{rep}"
+                result = load.run(
+                    "fanout", server.url, {**options, "tag": tag, **_cpu_options(server)}
+                )
+                if result["received"] != result["deliveries"]:
+                    raise BenchError(
+                        f"fan-out to {receivers} on {server.target.label} lost messages: "
+                        f"{result['received']} of {result['deliveries']}"
+                    )
+                return result
+
+            runs = _measure(servers, plan.reps, run, say, f"fanout {receivers:>4}")
+            medians = _medians(runs, FanoutResult)
+            by_size[str(receivers)] = {
+                "runs": runs,
+                "median": medians,
+                "ratios": _rate_ratios(medians),
+            }
+    finally:
+        for server in servers:
+            server.stop()
+    return {"receivers": by_size}
+
+
+def scenario_join(plan: Plan, load: LoadGen, targets: list[Target], say: Say) -> dict[str, Any]:
+    """The join storm against every target, in turns."""
+    servers = start_all(targets)
+    try:
+
+        def run(server: ServerProcess, rep: int) -> dict[str, Any]:
+            options = {"clients": plan.join_clients, "tag": f"storm{rep}"}
+            return load.run("join", server.url, options)
+
+        runs = _measure(servers, plan.reps, run, say, "join")
+    finally:
+        for server in servers:
+            server.stop()
+    medians = _medians(runs, JoinResult)
+    settled = {label: m["settled_s"] for label, m in medians.items()}
+    # A time: the ratio is bare's (or koa's) time over the kit's, so > 1 still means the kit wins.
+    ratios = {"kit/bare": _ratio(settled.get("bare"), settled.get("kit"))}
+    if "koa" in settled:
+        ratios["kit/koa"] = _ratio(settled.get("koa"), settled.get("kit"))
+    if "kit-uvloop" in settled:
+        ratios["kit-uvloop/kit"] = _ratio(settled.get("kit"), settled.get("kit-uvloop"))
+    return {"runs": runs, "median": medians, "ratios": ratios}
+
+
+def scenario_memory(plan: Plan, load: LoadGen, targets: list[Target], say: Say) -> dict[str, Any]:
+    """RSS per idle joined connection, each target in a fresh process."""
+    figures: dict[str, Any] = {}
+    for target in targets:
+        with ServerProcess(target) as server:
+            # Warm up first: imports and first-use caches are not per-connection memory.
+            load.run("join", server.url, {"clients": 10, "tag": "warm"})
+            server.wait_quiet()
+            baseline = server.rss_bytes()
+            with load.idle(server.url, {"clients": plan.idle_clients, "tag": "idle"}):
+                server.wait_quiet()
+                loaded = server.rss_bytes()
+            result = MemoryResult(
+                clients=plan.idle_clients,
+                baseline_bytes=baseline,
+                loaded_bytes=loaded,
+                per_connection_bytes=(loaded - baseline) / plan.idle_clients,
+            )
+        figures[target.label] = result.to_json()
+        say(
+            f"  memory {target.label:<10} {result.per_connection_bytes / 1024:.1f} KiB per "
+            f"idle connection (RSS {baseline / 2**20:.1f} -> {loaded / 2**20:.1f} MiB)"
+        )
+    return {"median": figures}
+
+
+_RUNNERS = {
+    "echo": scenario_echo,
+    "fanout": scenario_fanout,
+    "join": scenario_join,
+    "memory": scenario_memory,
+}
+
+
+# --- the whole suite ---------------------------------------------------------------------
+
+
+@dataclass
+class SuiteOptions:
+    """What :func:`run_suite` runs: scenarios, plan and which comparisons."""
+
+    scenarios: tuple[str, ...] = SCENARIOS
+    plan: Plan = field(default_factory=Plan)
+    koa: bool = True
+    uvloop: bool = True
+    loadgen: str = "node"
+
+
+def _machine(load: LoadGen) -> dict[str, Any]:
+    node = None
+    if load.name == "node":
+        node = subprocess.run([load.argv[0], "--version"], capture_output=True, text=True).stdout
+    return {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "websockets": websockets.__version__,
+        "node": node.strip() if node else None,
+        "loadavg_at_start": list(os.getloadavg()),
+    }
+
+
+def run_suite(options: SuiteOptions, say: Say = print) -> dict[str, Any]:
+    """Run the chosen scenarios and return everything measured, ready for JSON."""
+    load = find_loadgen(options.loadgen, say)
+    koa = options.koa and load.name == "node"
+    uvloop = options.uvloop and importlib.util.find_spec("uvloop") is not None
+    if options.uvloop and not uvloop:
+        say("skipping kit-uvloop: uvloop is not installed (pip install -e '.[fast]')")
+    report: dict[str, Any] = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": _machine(load),
+        "loadgen": load.name,
+        "plan": asdict(options.plan),
+        "scenarios": {},
+    }
+    say(
+        f"load generator: {load.name}; servers: kit, bare"
+        + (", koa" if koa else "")
+        + (", kit-uvloop" if uvloop else "")
+    )
+    for name in options.scenarios:
+        say(f"{name}:")
+        targets = _targets(name, koa, uvloop)
+        report["scenarios"][name] = _RUNNERS[name](options.plan, load, targets, say)
+    report["headline"] = headline(report)
+    return report
+
+
+def headline(report: Mapping[str, Any]) -> dict[str, Any]:
+    """The figures the project has targets for, pulled out of a report."""
+    scenarios = report.get("scenarios", {})
+    out: dict[str, Any] = {}
+    if "echo" in scenarios:
+        out["echo kit/bare (target >= 0.9)"] = scenarios["echo"]["ratios"].get("kit/bare")
+        out["echo kit-uvloop/kit"] = scenarios["echo"]["ratios"].get("kit-uvloop/kit")
+    if "fanout" in scenarios:
+        sizes = scenarios["fanout"]["receivers"]
+        largest = max(sizes, key=int)
+        ratios = sizes[largest]["ratios"]
+        out[f"fanout {largest} kit/koa (target >= 0.85)"] = ratios.get("kit/koa")
+        out[f"fanout {largest} kit/bare"] = ratios.get("kit/bare")
+        out[f"fanout {largest} kit-uvloop/kit"] = ratios.get("kit-uvloop/kit")
+        out[f"fanout {largest} kit-uvloop/koa"] = ratios.get("kit-uvloop/koa")
+    if "join" in scenarios:
+        kit = scenarios["join"]["median"].get("kit", {})
+        out[f"join {kit.get('clients')} kit settled s (target <= 3)"] = kit.get("settled_s")
+    if "memory" in scenarios:
+        kit = scenarios["memory"]["median"].get("kit", {})
+        out["memory kit KiB per idle connection"] = (
+            kit["per_connection_bytes"] / 1024 if kit else None
+        )
+    return out
+
+
+def write_results(report: Mapping[str, Any], out_dir: Path = RESULTS_DIR) -> Path:
+    """Write ``<timestamp>.json`` and ``latest.json`` in ``out_dir``; return the first."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = out_dir / f"{stamp}.json"
+    text = json.dumps(report, indent=2, sort_keys=False) + "\n"
+    path.write_text(text)
+    (out_dir / "latest.json").write_text(text)
+    return path
+
+
+def _fmt(value: Any, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and unit == "x":
+        return f"{value:.2f}x"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if value >= 100 else f"{value:.2f}"
+    return str(value)
+
+
+def summary_table(report: Mapping[str, Any]) -> str:
+    """A short plain-text table of the medians and ratios."""
+    labels = ["kit", "bare", "koa", "kit-uvloop"]
+    rows: list[list[str]] = [["scenario", *labels, "kit/bare", "kit/koa", "uvloop/kit"]]
+
+    def add(name: str, block: Mapping[str, Any], key: str, with_ratios: bool = True) -> None:
+        medians = block["median"]
+        ratios = block.get("ratios", {}) if with_ratios else {}
+        rows.append(
+            [
+                name,
+                *(_fmt(medians.get(label, {}).get(key)) for label in labels),
+                _fmt(ratios.get("kit/bare"), "x"),
+                _fmt(ratios.get("kit/koa"), "x"),
+                _fmt(ratios.get("kit-uvloop/kit"), "x"),
+            ]
+        )
+
+    scenarios = report.get("scenarios", {})
+    if "echo" in scenarios:
+        add("echo round trips/s", scenarios["echo"], "rate")
+        add("  p50 ms", scenarios["echo"], "p50_ms", with_ratios=False)
+        add("  p99 ms", scenarios["echo"], "p99_ms", with_ratios=False)
+    if "fanout" in scenarios:
+        for size, block in scenarios["fanout"]["receivers"].items():
+            add(f"fanout {size} deliveries/s", block, "rate")
+            add("  p50 ms", block, "p50_ms", with_ratios=False)
+            add("  p99 ms", block, "p99_ms", with_ratios=False)
+    if "join" in scenarios:
+        clients = scenarios["join"]["median"].get("kit", {}).get("clients", "")
+        add(f"join {clients} settled s", scenarios["join"], "settled_s")
+    if "memory" in scenarios:
+        per_kib = {
+            label: {"kib": m["per_connection_bytes"] / 1024}
+            for label, m in scenarios["memory"]["median"].items()
+        }
+        add("memory KiB/idle conn", {"median": per_kib}, "kib", with_ratios=False)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(
+            cell.rjust(w) if i else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def with_plan(options: SuiteOptions, **changes: Any) -> SuiteOptions:
+    """A copy of ``options`` with some plan fields changed (for tests and --reps)."""
+    return replace(options, plan=replace(options.plan, **changes))

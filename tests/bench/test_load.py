@@ -1,0 +1,47 @@
+"""Tests for labkit.bench.load: the Python clients against real servers, at tiny sizes."""
+
+from __future__ import annotations
+
+import asyncio
+
+from labkit.bench.load import run_echo, run_fanout, run_join_storm
+from labkit.runner import ServerHandle
+
+
+def test_fanout_delivers_every_message_to_every_receiver(chat_server: ServerHandle) -> None:
+    """A 3-receiver fan-out of 10 messages counts 30 deliveries with sane figures."""
+    result = run_fanout(chat_server.url, receivers=3, messages=10, window=4)
+    assert result.receivers == 3
+    assert result.received == result.deliveries == 30
+    assert result.rate > 0 and result.seconds > 0
+    assert 0 <= result.p50_ms <= result.p99_ms
+
+
+def test_fanout_leaves_the_room_empty(chat_server: ServerHandle) -> None:
+    """After a run every simulated client has left the room (closing is awaited)."""
+    run_fanout(chat_server.url, receivers=2, messages=3)
+    assert chat_server.app.room.users == []
+
+
+def test_join_storm_settles(chat_server: ServerHandle) -> None:
+    """Eight clients joining at once all get welcomed and the room settles."""
+    result = run_join_storm(chat_server.url, clients=8)
+    assert result.clients == 8
+    assert 0 < result.welcomed_s <= result.settled_s
+
+
+def test_echo_counts_round_trips(echo_server: ServerHandle) -> None:
+    """Two closed-loop echo clients for 0.2 s count round trips and latencies."""
+    result = run_echo(echo_server.url, connections=2, duration=0.2, size=8)
+    assert result.connections == 2
+    assert result.round_trips > 0 and result.rate > 0
+    assert 0 < result.p50_ms <= result.p99_ms
+
+
+def test_blocking_form_works_under_a_running_loop(chat_server: ServerHandle) -> None:
+    """Called where a loop already runs (as in a Jupyter cell), run_fanout still works."""
+
+    async def cell() -> int:
+        return run_fanout(chat_server.url, receivers=2, messages=2).received
+
+    assert asyncio.run(cell()) == 4
