@@ -198,6 +198,35 @@ def _check_middleware(fn: Any, what: str, arity: int) -> None:
         pass
 
 
+class _Connection(ServerConnection):
+    """websockets' server connection, with a deadline on every closing handshake.
+
+    RFC 6455, section 7.1.1: once the close frames are exchanged (or the server
+    failed the connection, section 7.1.7), the server waits for the client to
+    close TCP. websockets 17 only enforces ``close_timeout`` when the server
+    starts the close itself; after a close frame or a protocol error *from the
+    client*, a client that never hangs up kept the connection, its handler and
+    its chat user forever. Here the transport is aborted at the deadline.
+    """
+
+    _close_timer: asyncio.TimerHandle | None = None
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.close_deadline is not None and self._close_timer is None:
+            self._close_timer = self.loop.call_at(self.close_deadline, self._close_overdue)
+
+    def _close_overdue(self) -> None:
+        if not self.connection_lost_waiter.done():
+            self.logger.info("no TCP close within close_timeout; dropping the connection")
+            self.transport.abort()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+        super().connection_lost(exc)
+
+
 class App:
     """A WebSocket app: middleware, routes, pre-handshake hooks and HTTP pages.
 
@@ -333,6 +362,7 @@ class App:
             host,
             port,
             process_request=self._process_request,
+            create_connection=_Connection,
             compression="deflate" if self.compression == "deflate" else None,
             max_size=self.max_size,
             max_queue=self.max_queue,
@@ -355,6 +385,10 @@ class App:
         self, connection: ServerConnection, request: Request
     ) -> Response | None:
         """Answer plain HTTP, check version, Origin and route, then run the hooks."""
+        if not request.headers.get("Host", "").strip():
+            # RFC 6455, section 4.2.1 and RFC 9112, section 3.2: no Host is a 400.
+            # Without one, the same-host Origin check would compare against "".
+            return self._refuse(400, "Missing Host header.")
         split = urlsplit(request.path)
         path = split.path or "/"
         upgrade = "websocket" in request.headers.get("Upgrade", "").lower()
@@ -500,6 +534,11 @@ class App:
             conn = ctx.websocket
             if conn.protocol.state is not State.OPEN or conn.send_in_progress is not None:
                 continue
+            transport = conn.transport
+            if transport.is_closing():
+                # Cut off by an earlier broadcast; asyncio has not told websockets
+                # yet. A write would be dropped, and logged as an error each time.
+                continue
             if conn.protocol.extensions:  # compression negotiated: frame per connection
                 if opcode == Opcode.TEXT:
                     conn.protocol.send_text(data)
@@ -508,7 +547,6 @@ class App:
                 conn.send_data()
                 sent += 1
                 continue
-            transport = conn.transport
             if transport.get_write_buffer_size() > self.max_buffer:
                 ctx.log.warning(
                     "disconnecting a slow reader: over %d bytes waiting to be sent", self.max_buffer

@@ -159,6 +159,12 @@ def chat_app(
     def page(request: Request) -> HttpResponse:
         return HttpResponse(200, html, "text/html; charset=utf-8", headers)
 
+    def leave(ctx: Context) -> None:
+        """Take ``ctx`` out of the room and tell the others (idempotent)."""
+        for action in room.disconnect(ctx):
+            if isinstance(action, Broadcast):
+                app.broadcast(action.text, to=room.connections, exclude=action.exclude)
+
     async def perform(ctx: Context, actions: list[Action[Context]]) -> bool:
         """Do what the room asked; return ``False`` once ``ctx`` must stop reading."""
         for action in actions:
@@ -174,6 +180,10 @@ def chat_app(
                     app.broadcast(action.text, to=(action.conn,))
             else:
                 ctx.log.info("closing with %d: %s", action.code, action.reason)
+                # Out of the room first: a flooder's answering close frame sits
+                # behind the frames it already sent, which are left unread (TCP
+                # pushes back on it), so the close can take close_timeout.
+                leave(action.conn)
                 await action.conn.websocket.close(action.code, action.reason)
                 return False
         return True
@@ -188,9 +198,7 @@ def chat_app(
         finally:
             # Runs for every ending: close frame, reset socket, ping timeout,
             # server shutdown. Leave notices are broadcasts, never awaited.
-            for action in room.disconnect(ctx):
-                if isinstance(action, Broadcast):
-                    app.broadcast(action.text, to=room.connections, exclude=action.exclude)
+            leave(ctx)
         await next()
 
     return app

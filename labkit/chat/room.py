@@ -101,11 +101,6 @@ POLICY_VIOLATION = 1008
 C = TypeVar("C", bound=Hashable)
 """A connection: anything hashable (a labkit Context, a websocket, a string in tests)."""
 
-# Encoded once: a flooding client may be told this hundreds of times.
-_RATE_LIMITED = encode_error(
-    ErrorCode.RATE_LIMITED, f"too many messages; at most {RATE:g} per second, please slow down"
-)
-
 
 class RateLimiter:
     """A token bucket: ``burst`` tokens, refilled at ``rate`` tokens per second.
@@ -238,6 +233,12 @@ class Room(Generic[C]):
         self._by_key: dict[str, C] = {}
         # Encoded message events, spliced into welcomes without re-encoding.
         self._history: deque[str] = deque(maxlen=history)
+        # Encoded once, naming this room's own limit: a flooding client may be
+        # told this hundreds of times.
+        self._rate_limited = encode_error(
+            ErrorCode.RATE_LIMITED,
+            f"too many messages; at most {rate:g} per second, please slow down",
+        )
 
     # --- reading the state ---------------------------------------------------
 
@@ -326,7 +327,7 @@ class Room(Generic[C]):
         peer.refused += 1
         if peer.refused > self.abuse_limit:
             return [Close(conn, POLICY_VIOLATION, "too many messages")]
-        return [Reply(conn, _RATE_LIMITED)]
+        return [Reply(conn, self._rate_limited)]
 
     def _join(self, conn: C, peer: _Peer, join: Join) -> list[Action[C]]:
         if peer.name is not None:
