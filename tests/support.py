@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import socket
+import threading
 
 __all__ = [
     "handshake_head",
     "handshake_request",
     "http_exchange",
+    "kit_tasks",
+    "new_threads",
+    "open_fds",
     "port_is_free",
     "read_http_head",
 ]
@@ -92,3 +97,43 @@ def port_is_free(port: int) -> bool:
         except OSError:
             return False
         return True
+
+
+def new_threads(before: set[threading.Thread], timeout: float = 10.0) -> list[threading.Thread]:
+    """Threads started since ``before`` that are still alive after joining them.
+
+    Client libraries end their helper threads just after a connection closes;
+    joining (with a deadline) waits for exactly that, no longer.
+    """
+    for thread in set(threading.enumerate()) - before:
+        thread.join(timeout)
+    return [t for t in set(threading.enumerate()) - before if t.is_alive()]
+
+
+def open_fds() -> int:
+    """How many file descriptors this process holds."""
+    return len(os.listdir("/proc/self/fd"))
+
+
+def kit_tasks(package: str = "") -> int:
+    """How many tasks run on the kit's loop (not counting the one that counts).
+
+    With ``package`` (e.g. ``"labkit/inspector"``), only tasks running a
+    coroutine defined in that folder: other servers' tasks may still be
+    winding down on their own schedule.
+    """
+    from labkit import runner
+
+    return runner.run_sync(_count_tasks(package))
+
+
+async def _count_tasks(package: str) -> int:
+    me = asyncio.current_task()
+    return sum(
+        1
+        for task in asyncio.all_tasks()
+        if task is not me and package in getattr(task.get_coro(), "cr_code", _NO_CODE).co_filename
+    )
+
+
+_NO_CODE = (lambda: None).__code__

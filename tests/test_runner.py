@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import socket
 import subprocess
 import sys
@@ -18,20 +17,7 @@ from websockets.sync.client import connect
 import labkit
 from labkit import runner
 from labkit.errors import KitLoopError, PortInUseError
-from tests.support import port_is_free
-
-
-def open_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
-
-
-def kit_tasks() -> int:
-    loop = runner.kit_loop()
-    return runner.run_sync(_count_tasks(loop)) - 1  # minus the counting task itself
-
-
-async def _count_tasks(loop: asyncio.AbstractEventLoop) -> int:
-    return len(asyncio.all_tasks(loop))
+from tests.support import kit_tasks, new_threads, open_fds, port_is_free
 
 
 def test_start_returns_a_handle_with_urls():
@@ -120,7 +106,7 @@ def test_a_port_held_by_another_program_gives_a_clear_error():
 def test_thirty_cycles_leak_no_thread_task_or_socket():
     """30 start/connect/stop cycles leave threads, kit tasks and fds where they were."""
     labkit.start(labkit.echo_app(), name="runner-warmup").stop()
-    threads, tasks, fds = threading.active_count(), kit_tasks(), open_fds()
+    threads, tasks, fds = set(threading.enumerate()), kit_tasks(), open_fds()
     ports = []
     for _ in range(30):
         server = labkit.start(labkit.echo_app(), name="runner-cycle")
@@ -129,7 +115,7 @@ def test_thirty_cycles_leak_no_thread_task_or_socket():
             assert ws.recv(timeout=5) == "hi"
         ports.append(server.port)
         server.stop()
-    assert threading.active_count() == threads
+    assert new_threads(threads) == []
     assert kit_tasks() == tasks
     assert open_fds() == fds
     assert all(port_is_free(p) for p in ports)

@@ -2,36 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 
-from labkit import runner
 from labkit.inspector import Direction, FrameRecord, Record
 from labkit.protocol import build_request, check_accept_response, find_head_end, make_key
 
-__all__ = ["frame_is", "kit_tasks", "raw_websocket", "recv_until_eof"]
-
-
-def kit_tasks(package: str = "") -> int:
-    """How many tasks run on the kit's loop (not counting the one that counts).
-
-    With ``package`` (e.g. ``"labkit/inspector"``), only tasks running a
-    coroutine defined in that folder: other servers' tasks may still be
-    winding down on their own schedule.
-    """
-    return runner.run_sync(_count_tasks(package))
-
-
-async def _count_tasks(package: str) -> int:
-    me = asyncio.current_task()
-    return sum(
-        1
-        for task in asyncio.all_tasks()
-        if task is not me and package in getattr(task.get_coro(), "cr_code", _NO_CODE).co_filename
-    )
-
-
-_NO_CODE = (lambda: None).__code__
+__all__ = ["frame_is", "raw_websocket", "recv_until_eof"]
 
 
 def raw_websocket(port: int) -> socket.socket:

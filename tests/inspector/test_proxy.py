@@ -22,11 +22,10 @@ from labkit.protocol import Frame, Opcode
 from labkit.runner import ServerHandle
 from tests.inspector.helpers import (
     frame_is,
-    kit_tasks,
     raw_websocket,
     recv_until_eof,
 )
-from tests.support import handshake_request, http_exchange, port_is_free
+from tests.support import handshake_request, http_exchange, kit_tasks, port_is_free
 
 C2S = Direction.CLIENT_TO_SERVER
 S2C = Direction.SERVER_TO_CLIENT

@@ -8,7 +8,6 @@ invalid UTF-8, half a handshake), stop reading, or vanish with a TCP reset.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import struct
 import time
@@ -29,7 +28,6 @@ __all__ = [
     "SERVERS",
     "TIMEOUT",
     "RawClient",
-    "open_fds",
     "percentile",
     "raw_frame",
     "still_serves",
@@ -60,11 +58,6 @@ SERVERS: dict[str, Callable[..., Servable]] = {
     "chat": _chat,
     "raw": _raw,
 }
-
-
-def open_fds() -> int:
-    """How many file descriptors this process holds."""
-    return len(os.listdir("/proc/self/fd"))
 
 
 def raw_frame(b0: int, payload: bytes = b"", *, mask: bool = True) -> bytes:

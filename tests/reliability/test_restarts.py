@@ -8,7 +8,6 @@ under the same name and leaks nothing.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import threading
@@ -18,19 +17,11 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 import labkit
-from labkit import runner
 from labkit.protocol import Frame, Opcode
-from tests.reliability.helpers import SERVERS, TIMEOUT, RawClient, open_fds, still_serves
+from tests.reliability.helpers import SERVERS, TIMEOUT, RawClient, still_serves
+from tests.support import kit_tasks, new_threads, open_fds
 
 BURST = 2000
-
-
-def kit_tasks() -> int:
-    return runner.run_sync(_count_tasks())
-
-
-async def _count_tasks() -> int:
-    return len(asyncio.all_tasks()) - 1
 
 
 @pytest.mark.parametrize("kind", ["echo", "chat"])
@@ -89,7 +80,7 @@ def test_rerunning_a_start_cell_50_times_works_and_leaks_nothing(kind: str) -> N
     """50 starts under one name: each serves, each replaces the last (1001 to its client)."""
     name = f"rel-rerun-{kind}"
     labkit.start(SERVERS[kind](), name=name).stop()  # warm-up: imports, the kit loop
-    threads, tasks, fds = threading.active_count(), kit_tasks(), open_fds()
+    threads, tasks, fds = set(threading.enumerate()), kit_tasks(), open_fds()
     with contextlib.ExitStack() as stack:
         previous = None
         for n in range(50):
@@ -102,6 +93,6 @@ def test_rerunning_a_start_cell_50_times_works_and_leaks_nothing(kind: str) -> N
             still_serves(kind, handle, name=f"user{n}")
             previous = stack.enter_context(connect(handle.url, open_timeout=TIMEOUT))
         handle.stop()
-    assert threading.active_count() == threads
+    assert new_threads(threads) == []
     assert kit_tasks() == tasks
     assert open_fds() <= fds  # earlier tests' sockets may be collected meanwhile

@@ -7,7 +7,6 @@ stays in the user list (RFC 6455, sections 5.5.2 and 7.1.1).
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import time
 
@@ -17,19 +16,11 @@ import labkit
 from labkit import runner
 from labkit.chat import chat_app
 from labkit.protocol import Opcode
-from tests.reliability.helpers import RawClient, open_fds, raw_frame
+from tests.reliability.helpers import RawClient, raw_frame
+from tests.support import kit_tasks, open_fds
 
 CYCLES = 1500
 WAVE = 50  # connections open at once during the cycles
-
-
-def kit_tasks() -> int:
-    """Tasks on the kit's loop, not counting the one that counts."""
-    return runner.run_sync(_count_tasks())
-
-
-async def _count_tasks() -> int:
-    return len(asyncio.all_tasks()) - 1
 
 
 def users(app) -> list[str]:
