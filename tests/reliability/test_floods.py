@@ -54,10 +54,14 @@ def test_a_flood_gets_rate_limited_then_closed_with_1008(serve, figures) -> None
         assert len(refused) == ABUSE_LIMIT
         assert {e["code"] for e in refused} == {"rate_limited"}
         assert f"at most {RATE:g} per second" in refused[0]["message"]
-        passed = 0
+        relayed = []
         while (event := ann.recv_event())["type"] == "message":
-            assert event["text"] == f"m{passed}"  # in order, none lost, none doubled
-            passed += 1
+            relayed.append(int(event["text"][1:]))
+        passed = len(relayed)
+        # In order and none doubled. Not always m0..mN: a token that refills
+        # mid-burst lets a later message through after a refused one.
+        assert relayed == sorted(set(relayed))
+        assert relayed[: BURST - 1] == list(range(BURST - 1))  # the burst allowance, whole
         assert event == {"type": "leave", "name": "Flood", "count": 1}
         assert time.monotonic() - started < 1.0  # at once, not after close_timeout (5 s)
         assert BURST - 1 <= passed <= BURST - 1 + RATE * elapsed + 1
