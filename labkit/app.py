@@ -210,6 +210,37 @@ class _Connection(ServerConnection):
     """
 
     _close_timer: asyncio.TimerHandle | None = None
+    #: Broadcast frames waiting for this loop turn's single write (see App.broadcast).
+    _corked: list[bytes] | None = None
+    _corked_size = 0
+
+    def cork(self, frame: bytes) -> bool:
+        """Queue a broadcast frame; return True when it is the first one this turn."""
+        if self._corked is None:
+            self._corked = [frame]
+            self._corked_size = len(frame)
+            return True
+        self._corked.append(frame)
+        self._corked_size += len(frame)
+        return False
+
+    @property
+    def unsent(self) -> int:
+        """Bytes waiting for this client: corked frames plus the transport's buffer."""
+        return self._corked_size + self.transport.get_write_buffer_size()
+
+    def uncork(self) -> None:
+        """Write the queued broadcast frames in one system call."""
+        frames, self._corked, self._corked_size = self._corked, None, 0
+        if frames and not self.transport.is_closing():
+            self.transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
+
+    def send_data(self) -> None:
+        # Everything websockets writes (replies, pings, close frames) passes here:
+        # flush the broadcast frames queued before it, so the order is kept.
+        if self._corked:
+            self.uncork()
+        super().send_data()
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
@@ -224,6 +255,7 @@ class _Connection(ServerConnection):
     def connection_lost(self, exc: Exception | None) -> None:
         if self._close_timer is not None:
             self._close_timer.cancel()
+        self._corked, self._corked_size = None, 0
         super().connection_lost(exc)
 
 
@@ -292,6 +324,8 @@ class App:
         self._open: dict[ServerConnection, Context] = {}
         self._ids = itertools.count(1)
         self._server: Server | None = None
+        self._dirty: list[_Connection] = []
+        self._flush_pending = False
 
     # --- building the app ---------------------------------------------------
 
@@ -504,10 +538,15 @@ class App:
         """Send ``message`` to many clients at once; return how many got it.
 
         The frame is built once (RFC 6455, section 5.2: a server's frames are
-        unmasked, so every receiver gets the same bytes) and written to each
-        receiver without waiting. A receiver with more than ``max_buffer``
-        bytes still unsent is too slow: it is disconnected rather than let the
-        server's memory grow.
+        unmasked, so every receiver gets the same bytes) and queued for each
+        receiver without waiting. Frames queued for one client during one turn
+        of the event loop leave in a single write at the end of the turn: in a
+        busy room (a join storm, a fast sender) that turns hundreds of system
+        calls per client into one. Anything else the connection sends flushes
+        its queue first, so the order of frames is kept.
+
+        A receiver with more than ``max_buffer`` bytes still unsent is too
+        slow: it is disconnected rather than let the server's memory grow.
 
         Call it from a middleware, or from any other thread (a notebook cell).
         """
@@ -519,23 +558,24 @@ class App:
                 _call(self.broadcast, message, to=to, exclude=exclude), loop
             )
             return future.result(timeout=30)
-        if isinstance(exclude, Context):
-            skip: set[Context] | frozenset[Context] = {exclude}
-        else:
-            skip = set(exclude) if exclude is not None else frozenset()
+        one: Context | None = exclude if isinstance(exclude, Context) else None
+        skip: frozenset[Context] = (
+            frozenset(exclude) if exclude is not None and one is None else frozenset()  # type: ignore[arg-type]
+        )
         targets = self._open.values() if to is None else to
         opcode = Opcode.TEXT if isinstance(message, str) else Opcode.BINARY
         data = message.encode() if isinstance(message, str) else bytes(message)
         wire = Frame(opcode, data).serialize(mask=False)
+        limit = self.max_buffer
+        dirty = self._dirty
         sent = 0
         for ctx in targets:
-            if ctx in skip:
+            if ctx is one or (skip and ctx in skip):
                 continue
             conn = ctx.websocket
             if conn.protocol.state is not State.OPEN or conn.send_in_progress is not None:
                 continue
-            transport = conn.transport
-            if transport.is_closing():
+            if conn.transport.is_closing():
                 # Cut off by an earlier broadcast; asyncio has not told websockets
                 # yet. A write would be dropped, and logged as an error each time.
                 continue
@@ -547,15 +587,26 @@ class App:
                 conn.send_data()
                 sent += 1
                 continue
-            if transport.get_write_buffer_size() > self.max_buffer:
+            if conn.unsent > limit:
                 ctx.log.warning(
-                    "disconnecting a slow reader: over %d bytes waiting to be sent", self.max_buffer
+                    "disconnecting a slow reader: over %d bytes waiting to be sent", limit
                 )
-                transport.abort()
+                conn.transport.abort()
                 continue
-            transport.write(wire)
+            if conn.cork(wire):
+                dirty.append(conn)
             sent += 1
+        if dirty and not self._flush_pending:
+            self._flush_pending = True
+            loop.call_soon(self._uncork_all)
         return sent
+
+    def _uncork_all(self) -> None:
+        """End of a loop turn: every client's queued broadcast frames, one write each."""
+        dirty, self._dirty = self._dirty, []
+        self._flush_pending = False
+        for conn in dirty:
+            conn.uncork()
 
 
 async def _call(fn: Callable[..., int], *args: Any, **kwargs: Any) -> int:
