@@ -108,6 +108,8 @@ def chat_app(
     ping_interval: float | None = 20.0,
     ping_timeout: float | None = 20.0,
     close_timeout: float = 5.0,
+    open_timeout: float = 10.0,
+    max_queue: int = 16,
     max_buffer: int = 1 << 20,
 ) -> ChatApp:
     """Build the chat server: serve it with ``labkit.start(chat_app())``.
@@ -129,6 +131,9 @@ def chat_app(
         ping_timeout: seconds to wait for the pong before dropping the client.
         close_timeout: seconds to wait for the closing handshake (RFC 6455,
             section 7.1.1) before cutting the TCP connection.
+        open_timeout: seconds a client has to finish its opening handshake.
+        max_queue: incoming messages buffered per connection before reading
+            pauses (TCP then pushes back on a fast sender).
         max_buffer: bytes queued for one slow reader before it is disconnected.
 
     Returns:
@@ -141,6 +146,8 @@ def chat_app(
         ping_interval=ping_interval,
         ping_timeout=ping_timeout,
         close_timeout=close_timeout,
+        open_timeout=open_timeout,
+        max_queue=max_queue,
         max_buffer=max_buffer,
     )
     room: Room[Context] = Room(

@@ -37,15 +37,6 @@ __all__ = [
 TIMEOUT = 10.0
 
 
-def _chat(**options: Any) -> Servable:
-    open_timeout = options.pop("open_timeout", None)
-    app = chat_app(**options)
-    if open_timeout is not None:
-        # chat_app() has no open_timeout argument; App reads the attribute in open().
-        app.open_timeout = open_timeout
-    return app
-
-
 def _raw(**options: Any) -> Servable:
     if "open_timeout" in options:
         options["handshake_timeout"] = options.pop("open_timeout")
@@ -55,7 +46,7 @@ def _raw(**options: Any) -> Servable:
 #: The three servers a learner can start, by the name the tests use for them.
 SERVERS: dict[str, Callable[..., Servable]] = {
     "echo": labkit.echo_app,
-    "chat": _chat,
+    "chat": chat_app,
     "raw": _raw,
 }
 
