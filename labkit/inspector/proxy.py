@@ -30,15 +30,15 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import socket
 import urllib.parse
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from labkit.inspector.decoder import KEEP_PAYLOAD, MAX_FRAME, PREVIEW_CHARS, WireDecoder
 from labkit.inspector.records import ConnRecord, Direction, ErrorRecord, FrameRecord, Record
 from labkit.inspector.store import KEEP, RecordLog
 from labkit.runner import ServerHandle
+from labkit.streams import StreamListener
 
 if TYPE_CHECKING:
     from labkit.inspector.view import InspectorView
@@ -175,7 +175,7 @@ class Inspector:
             OSError: the address cannot be bound (e.g. the port is in use).
         """
         listener = InspectorListener(self)
-        listener.server = await asyncio.start_server(listener.handle, host, port)
+        await listener.listen(host, port)
         return listener
 
     def _next_id(self) -> int:
@@ -185,56 +185,25 @@ class Inspector:
         return f"<Inspector → {self.target} ({len(self.store)} records)>"
 
 
-class InspectorListener:
-    """A listening inspector and the pairs of connections it copies between.
-
-    Must be used from the event loop it was opened on.
-    """
+class InspectorListener(StreamListener["_Pair"]):
+    """A listening inspector and the pairs of connections it copies between."""
 
     def __init__(self, tap: Inspector) -> None:
+        super().__init__()
         self.tap = tap
-        self.server: asyncio.Server | None = None
-        self._pairs: set[_Pair] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._closing = False
 
-    @property
-    def sockets(self) -> Iterable[socket.socket]:
-        """The bound listening sockets (empty once closed)."""
-        return self.server.sockets if self.server is not None else ()
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Serve one accepted client (the ``start_server`` callback)."""
+    def session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> _Pair:
         task = asyncio.current_task()
-        assert task is not None  # start_server always runs us in a task
-        self._tasks.add(task)
-        pair = _Pair(self.tap, self.tap._next_id(), reader, writer, task)
-        self._pairs.add(pair)
-        try:
-            if self._closing:  # accepted just before close()
-                pair.abort()
-                return
-            await pair.run()
-        finally:
-            self._pairs.discard(pair)
-            self._tasks.discard(task)
+        assert task is not None  # sessions are made inside the accepting task
+        return _Pair(self.tap, self.tap._next_id(), reader, writer, task)
 
-    def close(self) -> None:
-        """Stop accepting and abort every proxied pair (both sides); idempotent."""
-        if self._closing:
-            return
-        self._closing = True
-        if self.server is not None:
-            self.server.close()
-        for pair in list(self._pairs):
-            pair.abort()
+    async def serve(self, session: _Pair) -> None:
+        if not self.closing:  # a pair accepted just before close() is already aborted
+            await session.run()
 
-    async def wait_closed(self) -> None:
-        """Return once the listening socket is closed and every pair's task ended."""
-        if self.server is not None:
-            await self.server.wait_closed()
-        while self._tasks:
-            await asyncio.wait(set(self._tasks))
+    def stop(self, session: _Pair) -> None:
+        """Abort both sides: a tap that only copies bytes cannot write a close frame."""
+        session.abort()
 
 
 class _Pair:

@@ -20,10 +20,9 @@ Run it in the background with ``labkit.start(RawEchoServer())``, or await
 from __future__ import annotations
 
 import asyncio
-import socket
-from collections.abc import Iterable
 
 from labkit.raw.connection import RawConnection
+from labkit.streams import StreamListener
 
 __all__ = ["RawEchoServer", "RawListener"]
 
@@ -58,7 +57,7 @@ class RawEchoServer:
             OSError: the address cannot be bound (e.g. the port is in use).
         """
         listener = RawListener(self)
-        listener.server = await asyncio.start_server(listener.handle, host, port)
+        await listener.listen(host, port)
         return listener
 
     def __repr__(self) -> str:
@@ -68,58 +67,30 @@ class RawEchoServer:
         )
 
 
-class RawListener:
-    """A listening raw echo server and its open connections.
-
-    Must be used from the event loop it was opened on.
-    """
+class RawListener(StreamListener[RawConnection]):
+    """A listening raw echo server and its open connections."""
 
     def __init__(self, settings: RawEchoServer) -> None:
+        super().__init__()
         self.settings = settings
-        self.server: asyncio.Server | None = None
-        self.connections: set[RawConnection] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._closing = False
 
     @property
-    def sockets(self) -> Iterable[socket.socket]:
-        """The bound listening sockets (empty once closed)."""
-        return self.server.sockets if self.server is not None else ()
+    def connections(self) -> set[RawConnection]:
+        """The connections being served now."""
+        return self.sessions
 
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Serve one accepted TCP connection (the ``start_server`` callback)."""
-        task = asyncio.current_task()
-        assert task is not None  # start_server always runs us in a task
-        connection = RawConnection(
+    def session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> RawConnection:
+        return RawConnection(
             reader,
             writer,
             max_size=self.settings.max_size,
             handshake_timeout=self.settings.handshake_timeout,
             close_timeout=self.settings.close_timeout,
         )
-        self._tasks.add(task)
-        self.connections.add(connection)
-        if self._closing:
-            connection.going_away()  # accepted just before close(): refuse politely
-        try:
-            await connection.run()
-        finally:
-            self.connections.discard(connection)
-            self._tasks.discard(task)
 
-    def close(self) -> None:
-        """Stop accepting and send close 1001 (going away) to every client; idempotent."""
-        if self._closing:
-            return
-        self._closing = True
-        if self.server is not None:
-            self.server.close()
-        for connection in list(self.connections):
-            connection.going_away()
+    async def serve(self, session: RawConnection) -> None:
+        await session.run()
 
-    async def wait_closed(self) -> None:
-        """Return once the listening socket and every connection are closed."""
-        if self.server is not None:
-            await self.server.wait_closed()
-        while self._tasks:
-            await asyncio.wait(set(self._tasks))
+    def stop(self, session: RawConnection) -> None:
+        """Close 1001 (going away); a handshake still under way is refused with 503."""
+        session.going_away()
