@@ -416,6 +416,7 @@ _CONTENT_HEIGHT = (
   const cells = panel.content.widgets;
   if (!cells.length) return window.innerHeight;
   const bottom = cells[cells.length - 1].node.getBoundingClientRect().bottom + scroller.scrollTop;
+  scroller.scrollTop = 0;  // the screenshot shows the notebook from its first cell
   return bottom + (window.innerHeight - scroller.getBoundingClientRect().bottom) + 24;
 }"""
 )
