@@ -47,6 +47,7 @@ import asyncio
 import contextlib
 import http
 import inspect
+import ipaddress
 import itertools
 import logging
 import re
@@ -56,7 +57,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
+from websockets.datastructures import Headers, MultipleValuesError
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
@@ -170,8 +171,7 @@ class HttpResponse:
         headers["X-Content-Type-Options"] = "nosniff"
         for key, value in self.headers:
             headers[key] = value
-        status = http.HTTPStatus(self.status)
-        return Response(status.value, status.phrase, headers, body)
+        return Response(self.status, _phrase(self.status), headers, body)
 
 
 class Route:
@@ -355,6 +355,8 @@ class App:
         self._ids = itertools.count(1)
         self._server: Server | None = None
         self._dirty: list[_Connection] = []
+        self._loopback = True
+        self._local_names = _LOCAL_NAMES
         self._flush_pending = False
 
     # --- building the app ---------------------------------------------------
@@ -421,6 +423,8 @@ class App:
 
     async def open(self, host: str, port: int) -> Server:
         """Bind and serve on the running loop (the :class:`~labkit.runner.Servable` face)."""
+        self._loopback = _is_loopback(host)
+        self._local_names = _LOCAL_NAMES | {host.strip("[]").lower()}
         self._server = await serve(
             self._handle,
             host,
@@ -448,11 +452,26 @@ class App:
     async def _process_request(
         self, connection: ServerConnection, request: Request
     ) -> Response | None:
-        """Answer plain HTTP, check version, Origin and route, then run the hooks."""
-        if not request.headers.get("Host", "").strip():
+        """Answer plain HTTP, check Host, version, Origin and route, then run the hooks."""
+        try:
+            return await self._check_request(connection, request)
+        except MultipleValuesError as exc:  # e.g. two Origin headers: ambiguous, so no
+            return self._refuse(400, f"Duplicate header: {exc}.")
+
+    async def _check_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
+        host = request.headers.get("Host", "").strip()
+        if not host:
             # RFC 6455, section 4.2.1 and RFC 9112, section 3.2: no Host is a 400.
             # Without one, the same-host Origin check would compare against "".
             return self._refuse(400, "Missing Host header.")
+        if self._loopback and _host_name(host) not in self._local_names:
+            # DNS rebinding: a page on evil.example re-points its name at
+            # 127.0.0.1 and is then "same host" to itself. A server only this
+            # machine can reach answers only to this machine's own names.
+            self.logger.info("refused Host %r on a loopback server", host)
+            return self._refuse(403, f"Host {host} is not this server's name.")
         split = urlsplit(request.path)
         path = split.path or "/"
         upgrade = "websocket" in request.headers.get("Upgrade", "").lower()
@@ -491,7 +510,7 @@ class App:
                     await result
             except HandshakeRefused as refused:
                 ctx.log.info("handshake refused: %s", refused)
-                reason = refused.reason or http.HTTPStatus(refused.status).phrase
+                reason = refused.reason or _phrase(refused.status)
                 return self._refuse(refused.status, reason)
         connection.labkit_context = ctx  # type: ignore[attr-defined]
         return None
@@ -609,6 +628,12 @@ class App:
                 # Cut off by an earlier broadcast; asyncio has not told websockets
                 # yet. A write would be dropped, and logged as an error each time.
                 continue
+            if conn.unsent > limit:
+                ctx.log.warning(
+                    "disconnecting a slow reader: over %d bytes waiting to be sent", limit
+                )
+                conn.transport.abort()
+                continue
             if conn.protocol.extensions:  # compression negotiated: frame per connection
                 if opcode == Opcode.TEXT:
                     conn.protocol.send_text(data)
@@ -616,12 +641,6 @@ class App:
                     conn.protocol.send_binary(data)
                 conn.send_data()
                 sent += 1
-                continue
-            if conn.unsent > limit:
-                ctx.log.warning(
-                    "disconnecting a slow reader: over %d bytes waiting to be sent", limit
-                )
-                conn.transport.abort()
                 continue
             if conn.cork(wire):
                 dirty.append(conn)
@@ -650,6 +669,14 @@ def _running_on(loop: asyncio.AbstractEventLoop) -> bool:
         return False
 
 
+def _phrase(status: int) -> str:
+    """The reason phrase of ``status``; hooks may use codes HTTPStatus does not name."""
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Refused" if status >= 400 else "OK"
+
+
 def _remote(connection: ServerConnection) -> tuple[str, int] | None:
     try:
         address = connection.remote_address
@@ -659,6 +686,29 @@ def _remote(connection: ServerConnection) -> tuple[str, int] | None:
 
 
 _DEFAULT_PORTS = {"http": "80", "https": "443", "ws": "80", "wss": "443"}
+
+
+#: The names a Host header may carry on a server bound to loopback.
+_LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def _is_loopback(host: str) -> bool:
+    """Is ``host`` reachable from this machine only (a loopback address, or localhost)?"""
+    name = host.strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _host_name(host: str) -> str:
+    """The name part of a ``Host`` header value: ``[::1]:80`` gives ``::1``."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
 def _scheme(origin: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 
@@ -301,7 +302,7 @@ def test_plain_http_routes_share_the_port(serve):
         await ctx.send("ws")
 
     server = serve(app)
-    get = "GET {} HTTP/1.1\r\nHost: x\r\n\r\n"
+    get = "GET {} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
     status, headers, body = http_exchange(server.port, get.format("/").encode())
     assert (status, headers["content-type"], body) == (
         200,
@@ -392,3 +393,44 @@ def test_broadcast_from_a_middleware_is_synchronous_and_counts(serve):
     with connect(server.url) as ws:
         assert ws.recv(timeout=5) == "hello"
     assert counts == [1]
+
+
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        ("evil.example:{port}", 403),
+        ("192.168.1.10:{port}", 403),
+        ("localhost:{port}", 101),
+        ("127.0.0.1:{port}", 101),
+        ("[::1]:{port}", 101),
+    ],
+)
+def test_a_loopback_server_answers_only_to_local_host_names(serve, host, status):
+    """DNS rebinding: a page whose name now points at 127.0.0.1 is refused with 403."""
+    server = serve(labkit.echo_app("rebind"))
+    name = host.format(port=server.port)
+    origin = f"http://{name}"  # the attacker's page is "same host" to itself
+    request = handshake_request(server.port, Host=name, Origin=origin)
+    assert handshake_head(server.port, request)[0] == status
+
+
+def test_any_status_a_hook_picks_is_sent_as_is(serve):
+    """HandshakeRefused(499) answers 499, not a 500 from an unnamed status."""
+    app = App("odd-status")
+
+    @app.before_handshake
+    def no(ctx):
+        raise HandshakeRefused(499, "not today")
+
+    server = serve(app)
+    assert handshake_head(server.port, handshake_request(server.port))[0] == 499
+
+
+def test_duplicate_headers_are_a_clean_400(serve, caplog):
+    """Two Origin headers are ambiguous: 400, and nothing is logged as an error."""
+    server = serve(labkit.echo_app("dup"))
+    request = handshake_request(server.port).replace(
+        b"\r\n\r\n", b"\r\nOrigin: http://a\r\nOrigin: http://b\r\n\r\n"
+    )
+    assert handshake_head(server.port, request)[0] == 400
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
