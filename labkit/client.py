@@ -43,8 +43,8 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from .errors import InvalidAccessError, InvalidStateError
-from .runner import kit_loop
+from .errors import InvalidAccessError, InvalidStateError, KitLoopError
+from .runner import kit_loop, on_kit_loop
 
 __all__ = ["CloseEvent", "Event", "MessageEvent", "ReadyState", "WebSocket"]
 
@@ -180,7 +180,9 @@ class WebSocket:
 
         def set_(self: WebSocket, handler: Handler | None) -> None:
             self._handlers[kind] = handler
-            if handler is not None and self._pending[kind]:
+            if handler is not None:
+                # Checking for pending events here would race the kit's thread;
+                # the flush runs there, after any event dispatched meanwhile.
                 self._loop.call_soon_threadsafe(self._flush, kind)
 
         return property(get, set_, doc=f"Called with each {kind!r} event.")
@@ -318,6 +320,11 @@ class WebSocket:
     def _wait(
         self, ready: Callable[[], bool], timeout: float, what: str, show_messages: bool = False
     ) -> None:
+        if on_kit_loop():
+            raise KitLoopError(
+                f"waiting {what} inside a WebSocket handler would stop the very loop that "
+                f"delivers it; react in the handler instead (or use the *_async form elsewhere)"
+            )
         with self._changed:
             if not self._changed.wait_for(ready, timeout):
                 seen = ""
@@ -356,8 +363,10 @@ class WebSocket:
                 self._changed.notify_all()
         if opened:
             self._dispatch("open", Event("open"))
-        else:  # close() was called while connecting
-            await conn.close(*self._closing)  # type: ignore[misc]
+        else:
+            # close() while CONNECTING: a browser fails the connection (error,
+            # then close 1006, not clean) rather than open it to close it.
+            conn.transport.abort()
         sender = asyncio.create_task(self._send_loop(conn))
         try:
             async for message in conn:

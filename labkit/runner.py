@@ -120,6 +120,11 @@ def _new_loop() -> asyncio.AbstractEventLoop:
 def kit_loop() -> asyncio.AbstractEventLoop:
     """Return the kit's event loop, starting its daemon thread on first use."""
     global _loop, _thread
+    loop, thread = _loop, _thread
+    if loop is not None and thread is not None and thread.is_alive():
+        # No lock on this path: the kit's own thread calls it (a panel, a client
+        # created in a callback) while start() may hold the lock waiting for it.
+        return loop
     with _lock:
         if _loop is not None and _thread is not None and _thread.is_alive():
             return _loop
@@ -222,6 +227,11 @@ class ServerHandle:
         Every open connection gets a close frame with 1001 "going away"
         (RFC 6455, section 7.4.1). Calling it again does nothing.
         """
+        if on_kit_loop():
+            raise KitLoopError(
+                "stop() waits for the server to close, which cannot happen on the kit's "
+                "own event loop; call it from a cell, or await the server's close instead"
+            )
         with _lock:
             listening, self._listening = self._listening, None
             if _handles.get(self.name) is self:

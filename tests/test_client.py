@@ -197,3 +197,48 @@ def test_async_forms_work_from_an_async_caller(echo):
 
     got, closed = asyncio.run(main())
     assert got == "async" and closed.code == 1000
+
+
+def test_close_while_connecting_fails_like_a_browser():
+    """close() before OPEN ends with error then close 1006, not a clean open-then-close."""
+    gate = threading.Event()
+    app = App("close-early")
+
+    @app.before_handshake
+    async def hold(ctx):
+        await asyncio.to_thread(gate.wait, 5)
+
+    @app.use
+    async def idle(ctx, next):
+        await ctx.websocket.wait_closed()
+
+    server = labkit.start(app, name="client-close-early")
+    events: list[object] = []
+    try:
+        ws = WebSocket(server.url, onerror=events.append, onclose=events.append)
+        ws.close()
+        assert ws.readyState == WebSocket.CLOSING
+        gate.set()
+        assert ws.wait_closed() == CloseEvent(1006, "", False)
+    finally:
+        server.stop()
+    assert [e.type for e in events] == ["error", "close"]
+
+
+def test_blocking_waits_inside_a_handler_raise_instead_of_freezing(echo):
+    """wait_for() in a callback would block the loop delivering it: it raises at once."""
+    errors: list[Exception] = []
+
+    def impatient(event):
+        try:
+            ws.wait_for(lambda m: m == "never")
+        except Exception as exc:
+            errors.append(exc)
+
+    ws = WebSocket(echo.url)
+    ws.onopen = impatient
+    ws.wait_open()
+    ws.send("sync")
+    ws.wait_for(lambda m: m == "sync")  # onopen ran before this message arrived
+    assert len(errors) == 1 and "handler" in str(errors[0])
+    ws.close()

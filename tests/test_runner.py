@@ -175,3 +175,20 @@ def test_interpreter_exit_closes_clients_with_1001(tmp_path):
         assert proc.wait(timeout=10) == 0
     finally:
         proc.kill()
+
+
+def test_stop_from_the_kit_loop_raises_and_leaves_the_server_running():
+    """stop() inside a coroutine on the kit's loop refuses, keeping the handle usable."""
+    server = labkit.start(labkit.echo_app(), name="runner-stop-inside")
+
+    async def inner() -> str:
+        try:
+            server.stop()
+        except KitLoopError as exc:
+            return str(exc)
+        return "no error"
+
+    assert "own event loop" in runner.run_sync(inner(), timeout=5)
+    assert server.running and server in labkit.running()
+    server.stop()
+    assert not server.running

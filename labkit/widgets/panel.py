@@ -18,6 +18,7 @@ A programmatic face makes it usable from cells and tests::
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -30,7 +31,8 @@ from typing import Any, Literal
 import ipywidgets as widgets
 
 from ..client import CloseEvent, MessageEvent, WebSocket
-from ..runner import ServerHandle, kit_loop
+from ..errors import KitLoopError
+from ..runner import ServerHandle, on_kit_loop
 from .messages import ChatMessage, from_chat_event, from_text_frame
 from .render import render_header, render_log
 
@@ -45,6 +47,14 @@ KEEP = 10_000
 TYPING_EVERY = 2.0
 #: Seconds a "… typing…" notice stays in the header.
 TYPING_SHOWN = 5.0
+
+
+def _not_on_kit_loop(what: str) -> None:
+    if on_kit_loop():
+        raise KitLoopError(
+            f"panel.{what}() inside a WebSocket handler would block the loop that "
+            f"delivers what it waits for"
+        )
 
 
 class ChatPanel(widgets.VBox):
@@ -153,11 +163,20 @@ class ChatPanel(widgets.VBox):
         # Handlers are set after self._ws exists: events that come first are
         # kept by the client and delivered, in order, as each handler is set.
         ws = self._ws = WebSocket(self.url)
-        ws.onopen = self._on_open
-        ws.onmessage = self._on_message
-        ws.onerror = self._on_error
-        ws.onclose = self._on_close
+        # Each handler answers only while its socket is the panel's current one:
+        # an old socket still closing must not mark a new connection CLOSED.
+        ws.onopen = self._current(ws, self._on_open)
+        ws.onmessage = self._current(ws, self._on_message)
+        ws.onerror = self._current(ws, self._on_error)
+        ws.onclose = self._current(ws, self._on_close)
         return self
+
+    def _current(self, ws: WebSocket, handler: Callable[[Any], None]) -> Callable[[Any], None]:
+        def call(event: Any) -> None:
+            if ws is self._ws:
+                handler(event)
+
+        return call
 
     def disconnect(self) -> None:
         """Close the connection (code 1000)."""
@@ -199,6 +218,7 @@ class ChatPanel(widgets.VBox):
         self, predicate: Callable[[ChatMessage], bool], timeout: float = 10.0
     ) -> ChatMessage:
         """Block until an entry satisfies ``predicate`` (earlier ones count); return it."""
+        _not_on_kit_loop("wait_for")
         found: list[ChatMessage] = []
 
         def ready() -> bool:
@@ -219,6 +239,7 @@ class ChatPanel(widgets.VBox):
 
     def wait_state(self, state: str, timeout: float = 10.0) -> None:
         """Block until the connection state is ``state`` (e.g. ``"OPEN"``)."""
+        _not_on_kit_loop("wait_state")
         with self._changed:
             if not self._changed.wait_for(lambda: self._state == state, timeout):
                 raise TimeoutError(f"{self.name}'s panel is {self._state}, not {state}")
@@ -310,11 +331,13 @@ class ChatPanel(widgets.VBox):
         elif kind == "leave" and isinstance(name, str):
             self.users = [u for u in self.users if u != name]
         elif kind == "typing" and isinstance(name, str):
-            self._typing[name] = time.monotonic()
+            with self._changed:
+                self._typing[name] = time.monotonic()
             # Redraw once the notice is stale, so "typing…" does not linger.
-            kit_loop().call_later(TYPING_SHOWN + 0.1, self._render)
+            asyncio.get_running_loop().call_later(TYPING_SHOWN + 0.1, self._render)
         elif kind == "message":
-            self._typing.pop(str(event.get("from")), None)
+            with self._changed:
+                self._typing.pop(str(event.get("from")), None)
 
     # --- drawing ----------------------------------------------------------------
 
@@ -332,11 +355,14 @@ class ChatPanel(widgets.VBox):
         self._render()
 
     def _render(self) -> None:
-        now = time.monotonic()
-        typing = [n for n, t in self._typing.items() if now - t < TYPING_SHOWN and n != self.name]
-        line = f"{', '.join(typing)} typing…" if typing else ""
-        users = self.users if self.mode == "chat" else None
-        self._header.value = render_header(self.name, self._state, users, line)
+        # Called from the kit's thread and from cells: build and set under the
+        # lock, so two renders never interleave and the newest state wins.
         with self._changed:
-            shown = list(self._entries)[-SHOWN:]
-        self._log.value = render_log(shown, self._height)
+            now = time.monotonic()
+            for name in [n for n, t in self._typing.items() if now - t >= TYPING_SHOWN]:
+                del self._typing[name]
+            typing = [n for n in self._typing if n != self.name]
+            line = f"{', '.join(typing)} typing…" if typing else ""
+            users = self.users if self.mode == "chat" else None
+            self._header.value = render_header(self.name, self._state, users, line)
+            self._log.value = render_log(list(self._entries)[-SHOWN:], self._height)

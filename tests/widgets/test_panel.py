@@ -163,3 +163,19 @@ def test_a_taken_name_shows_the_server_error(room):
     welcomed(ChatPanel(room, "alice"))
     copycat = ChatPanel(room, "ALICE")
     assert copycat.wait_for(lambda m: m.kind == "error").text.startswith("name_taken")
+
+
+def test_reconnecting_while_the_old_socket_closes_stays_open(echo):
+    """Disconnect then Connect at once: the old socket's close does not mark the panel CLOSED."""
+    panel = ChatPanel(echo, "ada")
+    panel.wait_state("OPEN")
+    old = panel._ws
+    panel.disconnect()
+    panel.connect()
+    assert panel._ws is not old
+    panel.wait_state("OPEN")
+    old.wait_closed()
+    panel.say("still here")
+    panel.wait_for(lambda m: m.kind == "other" and m.text == "still here")
+    assert panel.state == "OPEN" and panel._toggle.description == "Disconnect"
+    panel.disconnect()
