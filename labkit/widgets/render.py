@@ -63,7 +63,8 @@ def render_header(
     if users is not None:
         listed = list(users)
         parts.append(
-            f'<span class="lk-users">· {len(listed)} online: {_e(", ".join(listed))}</span>'
+            # The count fits a narrow panel; the names show on hover.
+            f'<span class="lk-users" title="{_e(", ".join(listed))}">· {len(listed)} online</span>'
         )
     if typing:
         parts.append(f'<span class="lk-users lk-typing">· {_e(typing)}</span>')
