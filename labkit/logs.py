@@ -20,32 +20,48 @@ KEEP = 2000
 
 
 class LogBook(logging.Handler):
-    """A logging handler that keeps the last ``KEEP`` records, formatted when read.
+    """A logging handler that keeps the last ``KEEP`` lines, formatted when read.
 
-    Keeping the record and formatting it only when someone reads the book
-    matters: a server that logs every message (the tutorial's echo does)
-    would otherwise spend a fifth of its time formatting lines nobody reads.
+    Two costs are kept off the hot path of a server that logs every message
+    (the tutorial's echo does). Formatting a line (its timestamp above all)
+    waits until someone reads the book. And the book keeps plain tuples, not
+    the records: thousands of live records would be tracked by the garbage
+    collector, and each of its passes would walk them all.
     """
 
     def __init__(self, keep: int = KEEP) -> None:
         super().__init__(level=logging.INFO)
-        self.records: deque[logging.LogRecord] = deque(maxlen=keep)
+        self.lines: deque[tuple[float, str, str, str, str | None]] = deque(maxlen=keep)
         self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
 
     def handle(self, record: logging.LogRecord) -> bool:
         # deque.append is atomic, so no lock is needed (and none is taken).
-        self.records.append(record)
+        trace = None
+        if record.exc_info:  # rare: keep the traceback's text, not its frames
+            trace = self.formatter.formatException(record.exc_info)  # type: ignore[union-attr]
+        self.lines.append(
+            (record.created, record.name, record.levelname, record.getMessage(), trace)
+        )
         return True
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
+        self.handle(record)
 
     def recent(self, prefix: str = "labkit", last: int = 50) -> list[str]:
         """The last ``last`` lines from loggers named ``prefix`` or below it."""
-        chosen = [r for r in list(self.records) if _under(r.name, prefix)]
+        chosen = [line for line in list(self.lines) if _under(line[1], prefix)]
         if last:
             chosen = chosen[-last:]
-        return [self.format(record) for record in chosen]
+        return [self._format(*line) for line in chosen]
+
+    def _format(
+        self, created: float, name: str, levelname: str, message: str, trace: str | None
+    ) -> str:
+        record = logging.makeLogRecord(
+            {"name": name, "levelname": levelname, "msg": message, "exc_text": trace}
+        )
+        record.created, record.msecs = created, (created - int(created)) * 1000
+        return self.format(record)
 
 
 def _under(name: str, prefix: str) -> bool:
