@@ -69,8 +69,9 @@ def test_events_before_a_handler_is_set_are_kept_and_delivered(echo):
     assert got == ["early", "late"]
 
 
-def test_send_while_connecting_raises_like_a_browser():
-    """send() before OPEN raises InvalidStateError naming the state."""
+@pytest.fixture
+def slow_open():
+    """A server whose handshake waits until the test opens the returned gate."""
     gate = threading.Event()
     app = App("slow-open")
 
@@ -83,17 +84,22 @@ def test_send_while_connecting_raises_like_a_browser():
         await ctx.websocket.wait_closed()
 
     server = labkit.start(app, name="client-slow")
-    try:
-        ws = WebSocket(server.url)
-        assert ws.readyState == WebSocket.CONNECTING
-        with pytest.raises(InvalidStateError, match="CONNECTING"):
-            ws.send("too soon")
-        gate.set()
-        ws.wait_open()
-        ws.close()
-        ws.wait_closed()
-    finally:
-        server.stop()
+    yield server, gate
+    gate.set()
+    server.stop()
+
+
+def test_send_while_connecting_raises_like_a_browser(slow_open):
+    """send() before OPEN raises InvalidStateError naming the state."""
+    server, gate = slow_open
+    ws = WebSocket(server.url)
+    assert ws.readyState == WebSocket.CONNECTING
+    with pytest.raises(InvalidStateError, match="CONNECTING"):
+        ws.send("too soon")
+    gate.set()
+    ws.wait_open()
+    ws.close()
+    ws.wait_closed()
 
 
 def test_close_validates_code_and_reason_like_a_browser(echo):
@@ -199,29 +205,15 @@ def test_async_forms_work_from_an_async_caller(echo):
     assert got == "async" and closed.code == 1000
 
 
-def test_close_while_connecting_fails_like_a_browser():
+def test_close_while_connecting_fails_like_a_browser(slow_open):
     """close() before OPEN ends with error then close 1006, not a clean open-then-close."""
-    gate = threading.Event()
-    app = App("close-early")
-
-    @app.before_handshake
-    async def hold(ctx):
-        await asyncio.to_thread(gate.wait, 5)
-
-    @app.use
-    async def idle(ctx, next):
-        await ctx.websocket.wait_closed()
-
-    server = labkit.start(app, name="client-close-early")
+    server, gate = slow_open
     events: list[object] = []
-    try:
-        ws = WebSocket(server.url, onerror=events.append, onclose=events.append)
-        ws.close()
-        assert ws.readyState == WebSocket.CLOSING
-        gate.set()
-        assert ws.wait_closed() == CloseEvent(1006, "", False)
-    finally:
-        server.stop()
+    ws = WebSocket(server.url, onerror=events.append, onclose=events.append)
+    ws.close()
+    assert ws.readyState == WebSocket.CLOSING
+    gate.set()
+    assert ws.wait_closed() == CloseEvent(1006, "", False)
     assert [e.type for e in events] == ["error", "close"]
 
 
