@@ -64,6 +64,7 @@ from websockets.http11 import Request, Response
 from websockets.protocol import State
 
 from .errors import HandshakeRefused
+from .logs import write_fast
 
 __all__ = [
     "App",
@@ -150,6 +151,8 @@ class _ConnectionLog(logging.LoggerAdapter):
             super().log(level, msg, *args, **kwargs)
             return
         text = f"[#{self.extra['conn']}] {msg}"
+        if write_fast(logger, level, text, args):
+            return
         logger.handle(logger.makeRecord(logger.name, level, "", 0, text, args, None))
 
 

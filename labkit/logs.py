@@ -11,9 +11,10 @@ stderr, so nothing fails silently. A program that configures logging itself
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
 
-__all__ = ["LogBook", "install", "recent"]
+__all__ = ["LogBook", "install", "recent", "write_fast"]
 
 #: How many lines the ring buffer keeps.
 KEEP = 2000
@@ -85,6 +86,44 @@ def install() -> LogBook:
         problems.addFilter(lambda record: not logging.getLogger().handlers)
         root.addHandler(problems)
     return _book
+
+
+def write_fast(logger: logging.Logger, level: int, msg: str, args: tuple[object, ...]) -> bool:
+    """Put one line straight into the book, when nothing else would see it.
+
+    A ``logging`` record costs a dozen attributes and a dict; a server that
+    logs every message (the tutorial's echo) paid for it on each one. When
+    the book is the only handler on ``logger``'s way to the root that takes
+    ``level`` (the kit's default set-up, see :func:`install`) and no filter
+    is in the way, the line goes in as the book keeps it. Otherwise, say
+    once a program has called ``logging.basicConfig()``, this returns False
+    and the caller logs as usual. The caller has checked that the level is
+    enabled.
+    """
+    book = _book
+    if book is None or level < book.level or book.filters:
+        return False
+    found = False
+    node: logging.Logger | None = logger
+    while node is not None:
+        if node.filters:
+            return False
+        for handler in node.handlers:
+            if handler is book:
+                found = True
+            elif level >= handler.level:
+                return False
+        if not node.propagate:
+            break
+        node = node.parent
+    if not found:
+        return False
+    try:
+        message = msg % args if args else msg
+    except (TypeError, ValueError, KeyError):
+        return False  # let logging report the bad format as it always does
+    book.lines.append((time.time(), logger.name, logging.getLevelName(level), message, None))
+    return True
 
 
 def recent(prefix: str = "labkit", last: int = 50) -> list[str]:
