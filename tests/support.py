@@ -17,6 +17,7 @@ __all__ = [
     "open_fds",
     "port_is_free",
     "read_http_head",
+    "wait_handlers_done",
 ]
 
 
@@ -137,3 +138,22 @@ async def _count_tasks(package: str) -> int:
 
 
 _NO_CODE = (lambda: None).__code__
+
+
+def wait_handlers_done(app: object, timeout: float = 10.0) -> None:
+    """Wait until every connection handler of a started ``App`` has returned.
+
+    A client's close completes when the server's close frame arrives; the
+    server's handler (a chat room's leave, say) ends a moment later, on the
+    kit's loop. This waits for exactly those tasks.
+    """
+    from labkit import runner
+
+    server = app._server  # type: ignore[attr-defined]
+    assert server is not None, "the app is not serving"
+
+    async def done() -> None:
+        if server.handler_tasks:
+            await asyncio.wait(set(server.handler_tasks), timeout=timeout)
+
+    runner.run_sync(done(), timeout + 1)

@@ -45,9 +45,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--scenario", action="append", choices=SCENARIOS, help="run only this one (repeatable)"
     )
-    parser.add_argument("--reps", type=int, help="turns per server (default 3, quick 1)")
+    parser.add_argument("--reps", type=int, help="turns per server (default 3, echo 9; quick 1)")
     parser.add_argument("--no-koa", action="store_true", help="leave the Node Koa servers out")
     parser.add_argument("--no-uvloop", action="store_true", help="leave the uvloop run out")
+    parser.add_argument(
+        "--no-pin", action="store_true", help="let the scheduler place servers and load freely"
+    )
     parser.add_argument(
         "--loadgen", choices=("node", "python"), default="node", help="the client process"
     )
@@ -60,9 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         koa=not args.no_koa,
         uvloop=not args.no_uvloop,
         loadgen=args.loadgen,
+        pin=not args.no_pin,
     )
     if args.reps:
-        options = with_plan(options, reps=args.reps)
+        options = with_plan(options, reps=args.reps, echo_reps=args.reps)
     try:
         report = run_suite(options)
     except BenchError as exc:

@@ -10,19 +10,20 @@ one server's leftover work never lands in another's figures).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from labkit.errors import ServerError
 
-__all__ = ["ServerProcess", "Target", "start_all"]
+__all__ = ["ServerProcess", "Target", "pin", "start_all"]
 
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
@@ -37,17 +38,31 @@ class Target:
         argv: the command; it must print ``listening on ws://...`` when ready.
         env: variables added to the environment (``LABKIT_LOOP=uvloop``).
         cwd: the working directory, if it matters.
+        cpus: the processors it is pinned to once it serves (empty: not pinned).
     """
 
     label: str
     argv: tuple[str, ...]
     env: Mapping[str, str] = field(default_factory=dict)
     cwd: Path | None = None
+    cpus: tuple[int, ...] = ()
 
     @classmethod
-    def python(cls, label: str, kind: str, **env: str) -> Target:
+    def python(cls, label: str, kind: str, cpus: tuple[int, ...] = (), **env: str) -> Target:
         """A server of :mod:`labkit.bench.serve` run by this interpreter."""
-        return cls(label, (sys.executable, "-m", "labkit.bench.serve", kind), env)
+        return cls(label, (sys.executable, "-m", "labkit.bench.serve", kind), env, cpus=cpus)
+
+
+def pin(pid: int, cpus: Collection[int]) -> None:
+    """Keep every thread of process ``pid`` on ``cpus`` (Linux).
+
+    Each thread is pinned, not only the main one: the kit serves from a
+    thread of its own, and Node runs helper threads. A thread that ends
+    meanwhile is skipped.
+    """
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(ProcessLookupError):
+            os.sched_setaffinity(int(tid), cpus)
 
 
 class ServerProcess:
@@ -74,6 +89,8 @@ class ServerProcess:
         )
         self.pid = self._proc.pid
         self.url = self._read_url(start_timeout)
+        if target.cpus:  # once it is serving: its threads exist by now
+            pin(self.pid, target.cpus)
 
     def _read_url(self, timeout: float) -> str:
         found: list[str] = []
@@ -89,10 +106,11 @@ class ServerProcess:
 
         threading.Thread(target=read, name=f"read-{self.target.label}", daemon=True).start()
         if not ready.wait(timeout) or not found:
-            self.stop()
+            self.stop(keep_log=True)  # its stderr says why
+            why = self.stderr_tail()
+            self._log.close()
             raise ServerError(
-                f"{self.target.label} ({' '.join(self.target.argv)}) did not start: "
-                f"{self.stderr_tail()}"
+                f"{self.target.label} ({' '.join(self.target.argv)}) did not start: {why}"
             )
         return found[0]
 
@@ -131,8 +149,11 @@ class ServerProcess:
                 return
             last = now
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Close its stdin (the polite stop), then terminate it if it lingers."""
+    def stop(self, timeout: float = 10.0, keep_log: bool = False) -> None:
+        """Close its stdin (the polite stop), then terminate it if it lingers.
+
+        Its stderr log is closed too, unless ``keep_log`` (to read why it failed).
+        """
         if self._proc.poll() is None:
             try:
                 assert self._proc.stdin is not None
@@ -148,7 +169,8 @@ class ServerProcess:
                 except subprocess.TimeoutExpired:
                     self._proc.kill()
                     self._proc.wait()
-        self._log.close()
+        if not keep_log:
+            self._log.close()
 
     def __enter__(self) -> ServerProcess:
         return self

@@ -43,6 +43,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -91,6 +92,7 @@ class Plan:
 
     Attributes:
         reps: turns per server (the median run is kept).
+        echo_reps: turns per server in the echo, whose short runs vary most.
         echo_connections: closed-loop echo clients.
         echo_seconds: measured seconds per echo run.
         fanout_receivers: the receiver counts measured.
@@ -101,8 +103,9 @@ class Plan:
     """
 
     reps: int = 3
+    echo_reps: int = 9
     echo_connections: int = 16
-    echo_seconds: float = 3.0
+    echo_seconds: float = 2.0
     fanout_receivers: tuple[int, ...] = (10, 100, 1000)
     fanout_deliveries: int = 300_000
     fanout_window: int = 32
@@ -119,6 +122,7 @@ FULL = Plan()
 #: ``--quick``: small rooms, one turn each, seconds.
 QUICK = Plan(
     reps=1,
+    echo_reps=1,
     echo_seconds=1.0,
     fanout_receivers=(10, 100),
     fanout_deliveries=20_000,
@@ -231,18 +235,60 @@ def _node_ready(say: Say) -> bool:
 # --- the servers compared --------------------------------------------------------------
 
 
-def _targets(scenario: str, koa: bool, uvloop: bool) -> list[Target]:
+@dataclass(frozen=True)
+class Placement:
+    """Which processors the servers and the load generator run on.
+
+    On two cores, the scheduler sometimes put a server's loop thread on the
+    load generator's core for part of a run; the same server then measured
+    anywhere from 0.7x to 1.0x of itself. Pinning each side to its own
+    processors takes that out of the ratios.
+
+    Attributes:
+        server: the processor(s) every server under test is pinned to.
+        loadgen: the processor(s) of the load generator (and of this process).
+    """
+
+    server: tuple[int, ...]
+    loadgen: tuple[int, ...]
+
+
+def placement(pin: bool = True) -> Placement | None:
+    """One processor for the servers and the others for the load: ``None`` if not possible."""
+    if not pin or not hasattr(os, "sched_getaffinity"):
+        return None
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return None
+    return Placement(server=(cpus[0],), loadgen=tuple(cpus[1:]))
+
+
+@contextmanager
+def _placed(where: Placement | None) -> Iterator[None]:
+    """Run this process, and so every load generator it starts, on the load's processors."""
+    if where is None:
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, where.loadgen)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def _targets(scenario: str, koa: bool, uvloop: bool, cpus: tuple[int, ...] = ()) -> list[Target]:
     kit_kind, bare_kind, koa_kind = (
         ("kit-echo", "bare-echo", "echo")
         if scenario == "echo"
         else ("kit-chat", "bare-room", "chat")
     )
-    targets = [Target.python("kit", kit_kind), Target.python("bare", bare_kind)]
+    targets = [Target.python("kit", kit_kind, cpus), Target.python("bare", bare_kind, cpus)]
     if koa:
         node = shutil.which("node") or "node"
-        targets.append(Target("koa", (node, "server.js", koa_kind), cwd=KOA_DIR))
+        targets.append(Target("koa", (node, "server.js", koa_kind), cwd=KOA_DIR, cpus=cpus))
     if uvloop and scenario != "memory":
-        targets.append(Target.python("kit-uvloop", kit_kind, LABKIT_LOOP="uvloop"))
+        targets.append(Target.python("kit-uvloop", kit_kind, cpus, LABKIT_LOOP="uvloop"))
     return targets
 
 
@@ -260,9 +306,12 @@ def _measure(
     run: Callable[[ServerProcess, int], dict[str, Any]],
     say: Say,
     what: str,
+    warm: Callable[[ServerProcess], object] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     runs: dict[str, list[dict[str, Any]]] = {s.target.label: [] for s in servers}
     for server in servers:
+        if warm is not None:  # a fresh process runs its first seconds slower
+            warm(server)
         server.wait_quiet()
     for rep, server in _turns(servers, reps):
         result = run(server, rep)
@@ -298,21 +347,45 @@ def _medians(runs: Mapping[str, list[dict[str, Any]]], kind: type) -> dict[str, 
     return medians
 
 
-def _ratio(a: float | None, b: float | None) -> float | None:
-    return None if a is None or not b else a / b
+#: The ratios reported, as (numerator, denominator) server labels.
+_PAIRS = (
+    ("kit", "bare"),
+    ("kit", "koa"),
+    ("bare", "koa"),
+    ("kit-uvloop", "kit"),
+    ("kit-uvloop", "koa"),
+)
 
 
-def _rate_ratios(medians: Mapping[str, Mapping[str, Any]]) -> dict[str, float | None]:
-    rate = {label: m.get("rate") for label, m in medians.items()}
-    ratios = {"kit/bare": _ratio(rate.get("kit"), rate.get("bare"))}
-    if "koa" in rate:
-        ratios["kit/koa"] = _ratio(rate.get("kit"), rate.get("koa"))
-        ratios["bare/koa"] = _ratio(rate.get("bare"), rate.get("koa"))
-    if "kit-uvloop" in rate:
-        ratios["kit-uvloop/kit"] = _ratio(rate.get("kit-uvloop"), rate.get("kit"))
-        if "koa" in rate:
-            ratios["kit-uvloop/koa"] = _ratio(rate.get("kit-uvloop"), rate.get("koa"))
-    return ratios
+def _paired_ratios(
+    runs: Mapping[str, Sequence[Mapping[str, Any]]], key: str, lower_is_better: bool = False
+) -> dict[str, Any]:
+    """Each ratio as the median of its per-turn ratios, with their quartiles.
+
+    Turn ``i`` of two servers ran seconds apart, so their ratio cancels what
+    the machine was doing at the time (on a shared host that moves a single
+    run by 20% either way); the median over the turns then drops outliers.
+    For a time (``lower_is_better``) the ratio is inverted, so above 1 still
+    means the first server did better.
+    """
+    ratios: dict[str, float | None] = {}
+    quartiles: dict[str, list[float]] = {}
+    for a, b in _PAIRS:
+        if a not in runs or b not in runs:
+            continue
+        turns = [
+            (y[key] / x[key]) if lower_is_better else (x[key] / y[key])
+            for x, y in zip(runs[a], runs[b], strict=False)
+            if x.get(key) and y.get(key)
+        ]
+        name = f"{a}/{b}"
+        if not turns:
+            ratios[name] = None
+            continue
+        ratios[name] = statistics.median(turns)
+        low, _, high = statistics.quantiles(turns, n=4) if len(turns) > 1 else turns * 3
+        quartiles[name] = [low, high]
+    return {"ratios": ratios, "ratio_quartiles": quartiles}
 
 
 # --- scenarios ------------------------------------------------------------------------
@@ -327,12 +400,18 @@ def scenario_echo(plan: Plan, load: LoadGen, targets: list[Target], say: Say) ->
         def run(server: ServerProcess, rep: int) -> dict[str, Any]:
             return load.run("echo", server.url, {**options, **_cpu_options(server)})
 
-        runs = _measure(servers, plan.reps, run, say, "echo")
+        def warm(server: ServerProcess) -> None:
+            load.run("echo", server.url, {**options, "duration": min(1.0, plan.echo_seconds)})
+
+        runs = _measure(servers, plan.echo_reps, run, say, "echo", warm)
     finally:
         for server in servers:
             server.stop()
-    medians = _medians(runs, EchoResult)
-    return {"runs": runs, "median": medians, "ratios": _rate_ratios(medians)}
+    return {
+        "runs": runs,
+        "median": _medians(runs, EchoResult),
+        **_paired_ratios(runs, "rate"),
+    }
 
 
 def scenario_fanout(plan: Plan, load: LoadGen, targets: list[Target], say: Say) -> dict[str, Any]:
@@ -362,11 +441,10 @@ def scenario_fanout(plan: Plan, load: LoadGen, targets: list[Target], say: Say) 
                 return result
 
             runs = _measure(servers, plan.reps, run, say, f"fanout {receivers:>4}")
-            medians = _medians(runs, FanoutResult)
             by_size[str(receivers)] = {
                 "runs": runs,
-                "median": medians,
-                "ratios": _rate_ratios(medians),
+                "median": _medians(runs, FanoutResult),
+                **_paired_ratios(runs, "rate"),
             }
     finally:
         for server in servers:
@@ -387,15 +465,12 @@ def scenario_join(plan: Plan, load: LoadGen, targets: list[Target], say: Say) ->
     finally:
         for server in servers:
             server.stop()
-    medians = _medians(runs, JoinResult)
-    settled = {label: m["settled_s"] for label, m in medians.items()}
-    # A time: the ratio is bare's (or koa's) time over the kit's, so > 1 still means the kit wins.
-    ratios = {"kit/bare": _ratio(settled.get("bare"), settled.get("kit"))}
-    if "koa" in settled:
-        ratios["kit/koa"] = _ratio(settled.get("koa"), settled.get("kit"))
-    if "kit-uvloop" in settled:
-        ratios["kit-uvloop/kit"] = _ratio(settled.get("kit"), settled.get("kit-uvloop"))
-    return {"runs": runs, "median": medians, "ratios": ratios}
+    return {
+        "runs": runs,
+        "median": _medians(runs, JoinResult),
+        # A time: bare's (or koa's) time over the kit's, so above 1 still means the kit wins.
+        **_paired_ratios(runs, "settled_s", lower_is_better=True),
+    }
 
 
 def scenario_memory(plan: Plan, load: LoadGen, targets: list[Target], say: Say) -> dict[str, Any]:
@@ -444,6 +519,7 @@ class SuiteOptions:
     koa: bool = True
     uvloop: bool = True
     loadgen: str = "node"
+    pin: bool = True
 
 
 def _machine(load: LoadGen) -> dict[str, Any]:
@@ -467,10 +543,12 @@ def run_suite(options: SuiteOptions, say: Say = print) -> dict[str, Any]:
     uvloop = options.uvloop and importlib.util.find_spec("uvloop") is not None
     if options.uvloop and not uvloop:
         say("skipping kit-uvloop: uvloop is not installed (pip install -e '.[fast]')")
+    where = placement(options.pin)
     report: dict[str, Any] = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": _machine(load),
         "loadgen": load.name,
+        "placement": None if where is None else asdict(where),
         "plan": asdict(options.plan),
         "scenarios": {},
     }
@@ -479,10 +557,13 @@ def run_suite(options: SuiteOptions, say: Say = print) -> dict[str, Any]:
         + (", koa" if koa else "")
         + (", kit-uvloop" if uvloop else "")
     )
-    for name in options.scenarios:
-        say(f"{name}:")
-        targets = _targets(name, koa, uvloop)
-        report["scenarios"][name] = _RUNNERS[name](options.plan, load, targets, say)
+    if where is not None:
+        say(f"servers pinned to cpu {where.server}, load generator to {where.loadgen}")
+    with _placed(where):
+        for name in options.scenarios:
+            say(f"{name}:")
+            targets = _targets(name, koa, uvloop, where.server if where else ())
+            report["scenarios"][name] = _RUNNERS[name](options.plan, load, targets, say)
     report["headline"] = headline(report)
     return report
 

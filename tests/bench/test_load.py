@@ -6,6 +6,7 @@ import asyncio
 
 from labkit.bench.load import run_echo, run_fanout, run_join_storm
 from labkit.runner import ServerHandle
+from tests.support import wait_handlers_done
 
 
 def test_fanout_delivers_every_message_to_every_receiver(chat_server: ServerHandle) -> None:
@@ -20,6 +21,7 @@ def test_fanout_delivers_every_message_to_every_receiver(chat_server: ServerHand
 def test_fanout_leaves_the_room_empty(chat_server: ServerHandle) -> None:
     """After a run every simulated client has left the room (closing is awaited)."""
     run_fanout(chat_server.url, receivers=2, messages=3)
+    wait_handlers_done(chat_server.app)  # the server's side of each close
     assert chat_server.app.room.users == []
 
 

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
-from labkit.bench.suite import Plan, SuiteOptions, run_suite, summary_table, write_results
+import pytest
+
+from labkit.bench.suite import (
+    Plan,
+    SuiteOptions,
+    _paired_ratios,
+    placement,
+    run_suite,
+    summary_table,
+    write_results,
+)
 
 TINY = Plan(
     reps=1,
+    echo_reps=1,
     echo_seconds=0.2,
     fanout_receivers=(3,),
     fanout_deliveries=60,
@@ -41,3 +53,51 @@ def test_memory_scenario_measures_rss(tmp_path: Path) -> None:
     kit = report["scenarios"]["memory"]["median"]["kit"]
     assert kit["clients"] == 5
     assert kit["baseline_bytes"] > 0 and kit["loaded_bytes"] > 0
+
+
+def test_ratios_are_medians_of_turn_by_turn_ratios() -> None:
+    """Turn i of each server is compared with turn i of the other, then the median is kept."""
+    runs = {
+        "kit": [{"rate": 90.0}, {"rate": 50.0}, {"rate": 100.0}],
+        "bare": [{"rate": 100.0}, {"rate": 50.0}, {"rate": 200.0}],
+    }
+    out = _paired_ratios(runs, "rate")
+    assert out["ratios"] == {"kit/bare": 0.9}  # per turn 0.9, 1.0, 0.5
+    low, high = out["ratio_quartiles"]["kit/bare"]
+    assert low <= 0.9 <= high
+    # A ratio of medians would have said 90 / 100 here too, but not in general:
+    assert _paired_ratios({"kit": runs["kit"][:2], "bare": runs["bare"][:2]}, "rate")["ratios"][
+        "kit/bare"
+    ] == pytest.approx(0.95)
+
+
+def test_ratios_of_times_are_inverted_so_above_one_means_faster() -> None:
+    runs = {"kit": [{"settled_s": 1.0}], "bare": [{"settled_s": 2.0}], "koa": [{"settled_s": 4.0}]}
+    ratios = _paired_ratios(runs, "settled_s", lower_is_better=True)["ratios"]
+    assert ratios == {"kit/bare": 2.0, "kit/koa": 4.0, "bare/koa": 2.0}
+
+
+def test_placement_gives_the_servers_one_processor_and_the_load_the_others() -> None:
+    assert placement(pin=False) is None
+    where = placement()
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        assert where is None
+    else:
+        assert where is not None
+        assert where.server == (cpus[0],) and where.loadgen == tuple(cpus[1:])
+
+
+def test_echo_scenario_warms_up_pins_and_pairs(tmp_path: Path) -> None:
+    """The echo runs warmed-up, pinned servers in turns and reports paired ratios."""
+    lines: list[str] = []
+    options = SuiteOptions(scenarios=("echo",), plan=TINY, koa=False, uvloop=False)
+    report = run_suite(options, say=lines.append)
+    echo = report["scenarios"]["echo"]
+    assert [len(echo["runs"][label]) for label in ("kit", "bare")] == [TINY.echo_reps] * 2
+    assert echo["ratios"]["kit/bare"] == pytest.approx(
+        echo["runs"]["kit"][0]["rate"] / echo["runs"]["bare"][0]["rate"]
+    )
+    if report["placement"] is not None:
+        assert any("pinned" in line for line in lines)
+    assert os.sched_getaffinity(0) == set(range(os.cpu_count() or 1)) or report["placement"] is None
