@@ -44,13 +44,13 @@ Differences worth knowing:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import http
 import inspect
 import ipaddress
 import itertools
 import logging
 import re
+import threading
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,8 +85,19 @@ HttpHandler = Callable[[Request], "PageResult | Awaitable[PageResult]"]
 MAX_SIZE = 1 << 20
 #: Default bytes one slow reader may have queued before broadcast() drops it.
 MAX_BUFFER = 1 << 20
-#: Bytes asked of the socket per read (asyncio's own default is 256 KiB).
-READ_SIZE = 1 << 16
+#: Bytes asked of the socket per read (asyncio's own default too).
+READ_SIZE = 1 << 18
+
+_read_buffers = threading.local()
+
+
+def _read_buffer() -> memoryview:
+    """The reusable read buffer of the calling thread (one per event loop thread)."""
+    try:
+        return _read_buffers.view  # type: ignore[no-any-return]
+    except AttributeError:
+        _read_buffers.view = memoryview(bytearray(READ_SIZE))
+        return _read_buffers.view  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -118,7 +129,7 @@ class Context:
     log: logging.LoggerAdapter = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.log = _ConnectionLog(self.app.logger, {"conn": self.id})
+        self.log = _ConnectionLog(self.app.logger, self.id)
 
     async def send(self, message: str | bytes) -> None:
         """Send one message to this client (text for ``str``, binary for ``bytes``)."""
@@ -134,14 +145,29 @@ class Context:
 class _ConnectionLog(logging.LoggerAdapter):
     """Prefixes lines with the connection id; cheap enough to log every message.
 
-    The tutorial's echo logs each message it receives. Plain ``logger.info``
-    walks the call stack to record the caller's file and line, half the cost
-    of a log line; the kit's lines do not show them, so the common case
-    builds its record directly.
+    The tutorial's echo logs each message it receives, so ``info`` is on an
+    echo's hot path. Plain ``logger.info`` builds a record and walks the call
+    stack for the caller's file and line, which the kit's lines do not show.
+    Here the line goes straight into the kit's log book when nothing else
+    would see it (:func:`labkit.logs.write_fast`); otherwise a record is built
+    directly, still without the stack walk.
     """
 
+    def __init__(self, logger: logging.Logger, conn: int) -> None:
+        super().__init__(logger, {"conn": conn})
+        self._prefix = f"[#{conn}] "
+
     def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
-        return f"[#{self.extra['conn']}] {msg}", kwargs
+        return f"{self._prefix}{msg}", kwargs
+
+    def info(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        logger = self.logger
+        if kwargs or not logger.isEnabledFor(logging.INFO):
+            self.log(logging.INFO, msg, *args, **kwargs)
+            return
+        text = self._prefix + str(msg)
+        if not write_fast(logger, logging.INFO, text, args):
+            logger.handle(logger.makeRecord(logger.name, logging.INFO, "", 0, text, args, None))
 
     def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
         logger = self.logger
@@ -150,10 +176,9 @@ class _ConnectionLog(logging.LoggerAdapter):
         if kwargs:  # exc_info, stack_info, extra...: the full path
             super().log(level, msg, *args, **kwargs)
             return
-        text = f"[#{self.extra['conn']}] {msg}"
-        if write_fast(logger, level, text, args):
-            return
-        logger.handle(logger.makeRecord(logger.name, level, "", 0, text, args, None))
+        text = self._prefix + str(msg)
+        if not write_fast(logger, level, text, args):
+            logger.handle(logger.makeRecord(logger.name, level, "", 0, text, args, None))
 
 
 @dataclass(frozen=True)
@@ -222,7 +247,11 @@ def _check_middleware(fn: Any, what: str, arity: int) -> None:
         pass
 
 
-class _Connection(ServerConnection):
+_send_data = ServerConnection.send_data
+_data_received = ServerConnection.data_received
+
+
+class _Connection(ServerConnection, asyncio.BufferedProtocol):
     """websockets' server connection, with a deadline on every closing handshake.
 
     RFC 6455, section 7.1.1: once the close frames are exchanged (or the server
@@ -231,6 +260,11 @@ class _Connection(ServerConnection):
     starts the close itself; after a close frame or a protocol error *from the
     client*, a client that never hangs up kept the connection, its handler and
     its chat user forever. Here the transport is aborted at the deadline.
+
+    It also reads into one reusable buffer per thread (asyncio's buffered
+    protocol) instead of a fresh 256 KiB buffer per read, and queues broadcast
+    frames so that each client gets one write per loop turn (see
+    :meth:`App.broadcast`).
     """
 
     _close_timer: asyncio.TimerHandle | None = None
@@ -243,6 +277,12 @@ class _Connection(ServerConnection):
         if self._corked is None:
             self._corked = [frame]
             self._corked_size = len(frame)
+            # Until uncork(), everything websockets writes (a reply, a ping, a
+            # close frame) must flush the queue first, so the order is kept.
+            # websockets writes through self.send_data(), so this connection's
+            # send_data is swapped for the flushing one while frames wait: the
+            # common case, nothing queued, pays nothing on each send.
+            self.send_data = self._flush_then_send  # type: ignore[method-assign]
             return True
         self._corked.append(frame)
         self._corked_size += len(frame)
@@ -256,29 +296,42 @@ class _Connection(ServerConnection):
     def uncork(self) -> None:
         """Write the queued broadcast frames in one system call."""
         frames, self._corked, self._corked_size = self._corked, None, 0
+        self.__dict__.pop("send_data", None)  # back to the class's send_data
         if frames and not self.transport.is_closing():
             self.transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
 
-    def send_data(self) -> None:
-        # Everything websockets writes (replies, pings, close frames) passes here:
-        # flush the broadcast frames queued before it, so the order is kept.
-        if self._corked:
-            self.uncork()
-        super().send_data()
+    def _flush_then_send(self) -> None:
+        self.uncork()
+        _send_data(self)
+
+    # asyncio.BufferedProtocol: a plain protocol gets a new bytes object of up to
+    # 256 KiB per read, which glibc serves with mmap() and munmap() whenever the
+    # process has not yet raised its mmap threshold. Reading into one buffer per
+    # thread and copying out only what arrived costs the same whatever the
+    # allocator's history.
+
+    _view: memoryview
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # asyncio reads into a fresh 256 KiB buffer per recv(). On the kit's loop,
-        # which runs in a thread (a glibc malloc arena of its own), allocating and
-        # trimming that much per read cost a third of an echo server's time here.
-        # 64 KiB reads are as fast for messages this size and stay cheap.
-        with contextlib.suppress(AttributeError):  # uvloop's transports read their own way
-            transport.max_size = READ_SIZE  # type: ignore[attr-defined]
+        self._view = _read_buffer()  # this thread's: the connection lives on its loop
         super().connection_made(transport)
 
-    def data_received(self, data: bytes) -> None:
-        super().data_received(data)
-        if self.close_deadline is not None and self._close_timer is None:
-            self._close_timer = self.loop.call_at(self.close_deadline, self._close_overdue)
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        _data_received(self, bytes(self._view[:nbytes]))
+        if self._close_timer is None and self.close_deadline is not None:
+            self._arm_close_timer()
+
+    def data_received(self, data: bytes) -> None:  # transports that do not buffer
+        _data_received(self, data)
+        if self._close_timer is None and self.close_deadline is not None:
+            self._arm_close_timer()
+
+    def _arm_close_timer(self) -> None:
+        assert self.close_deadline is not None
+        self._close_timer = self.loop.call_at(self.close_deadline, self._close_overdue)
 
     def _close_overdue(self) -> None:
         if not self.connection_lost_waiter.done():
@@ -289,6 +342,7 @@ class _Connection(ServerConnection):
         if self._close_timer is not None:
             self._close_timer.cancel()
         self._corked, self._corked_size = None, 0
+        self.__dict__.pop("send_data", None)
         super().connection_lost(exc)
 
 

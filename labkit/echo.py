@@ -14,10 +14,9 @@ __all__ = ["echo_app", "preview"]
 
 def preview(message: str | bytes, limit: int = 80) -> str:
     """A short, printable view of a message for logs (binary shown as its size)."""
-    if isinstance(message, bytes | bytearray | memoryview):
-        return f"<{len(message)} bytes of binary>"
-    text = message if len(message) <= limit else message[:limit] + "…"
-    return repr(text)
+    if isinstance(message, str):  # the common case first: an echo logs every message
+        return repr(message if len(message) <= limit else message[:limit] + "…")
+    return f"<{len(message)} bytes of binary>"
 
 
 def echo_app(name: str = "echo", **options: object) -> App:

@@ -32,7 +32,8 @@ class LogBook(logging.Handler):
 
     def __init__(self, keep: int = KEEP) -> None:
         super().__init__(level=logging.INFO)
-        self.lines: deque[tuple[float, str, str, str, str | None]] = deque(maxlen=keep)
+        #: (time, logger name, level number, message, traceback text or None)
+        self.lines: deque[tuple[float, str, int, str, str | None]] = deque(maxlen=keep)
         self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
 
     def handle(self, record: logging.LogRecord) -> bool:
@@ -40,9 +41,7 @@ class LogBook(logging.Handler):
         trace = None
         if record.exc_info:  # rare: keep the traceback's text, not its frames
             trace = self.formatter.formatException(record.exc_info)  # type: ignore[union-attr]
-        self.lines.append(
-            (record.created, record.name, record.levelname, record.getMessage(), trace)
-        )
+        self.lines.append((record.created, record.name, record.levelno, record.getMessage(), trace))
         return True
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -56,10 +55,16 @@ class LogBook(logging.Handler):
         return [self._format(*line) for line in chosen]
 
     def _format(
-        self, created: float, name: str, levelname: str, message: str, trace: str | None
+        self, created: float, name: str, levelno: int, message: str, trace: str | None
     ) -> str:
         record = logging.makeLogRecord(
-            {"name": name, "levelname": levelname, "msg": message, "exc_text": trace}
+            {
+                "name": name,
+                "levelno": levelno,
+                "levelname": logging.getLevelName(levelno),
+                "msg": message,
+                "exc_text": trace,
+            }
         )
         record.created, record.msecs = created, (created - int(created)) * 1000
         return self.format(record)
@@ -122,7 +127,7 @@ def write_fast(logger: logging.Logger, level: int, msg: str, args: tuple[object,
         message = msg % args if args else msg
     except (TypeError, ValueError, KeyError):
         return False  # let logging report the bad format as it always does
-    book.lines.append((time.time(), logger.name, logging.getLevelName(level), message, None))
+    book.lines.append((time.time(), logger.name, level, message, None))
     return True
 
 

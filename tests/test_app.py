@@ -379,6 +379,34 @@ def test_messages_over_max_size_close_with_1009(serve):
     assert closed.value.rcvd.code == 1009
 
 
+def test_queued_broadcast_frames_leave_before_a_later_reply_and_the_queue_resets(serve):
+    """Broadcast frames wait for the end of the loop turn; a direct send flushes them first."""
+    app = App("order")
+
+    @app.use
+    async def mixed(ctx, next):
+        async for message in ctx.websocket:
+            ctx.app.broadcast(f"{message}: queued 1")
+            ctx.app.broadcast(f"{message}: queued 2")
+            await ctx.send(f"{message}: direct")  # same turn: must not overtake them
+            ctx.app.broadcast(f"{message}: queued 3")
+
+    server = serve(app)
+    with connect(server.url) as ws:
+        for turn in ("one", "two"):  # the second turn starts from an empty queue
+            ws.send(turn)
+            got = [ws.recv(timeout=5) for _ in range(4)]
+            assert got == [
+                f"{turn}: queued 1",
+                f"{turn}: queued 2",
+                f"{turn}: direct",
+                f"{turn}: queued 3",
+            ]
+        ws.ping()  # websockets' own writes (the pong) are unaffected
+        (conn,) = [ctx.websocket for ctx in app.connections]
+        assert "send_data" not in vars(conn)  # nothing queued: the plain send path
+
+
 def test_broadcast_from_a_middleware_is_synchronous_and_counts(serve):
     """broadcast() inside the loop returns the number of receivers at once."""
     app = App("count")

@@ -50,7 +50,7 @@ def test_book_keeps_the_last_lines_and_formats_them_when_read() -> None:
 def test_book_filters_by_logger_prefix_not_by_string_prefix() -> None:
     book = LogBook()
     for name in ("labkit.app.echo", "labkit.app.echo2", "labkit.app.echo.sub", "other"):
-        book.handle(logging.makeLogRecord({"name": name, "msg": name, "levelname": "INFO"}))
+        book.handle(logging.makeLogRecord({"name": name, "msg": name, "levelno": logging.INFO}))
     assert [fields(line)[1] for line in book.recent("labkit.app.echo")] == [
         "labkit.app.echo",
         "labkit.app.echo.sub",
@@ -67,7 +67,7 @@ def test_book_keeps_the_text_of_a_traceback_not_its_frames() -> None:
         record = log.makeRecord(log.name, logging.ERROR, "", 0, "failed", (), info)
     book.handle(record)
     stored = book.lines[-1]
-    assert all(isinstance(part, str | float | type(None)) for part in stored)
+    assert all(isinstance(part, str | int | float | type(None)) for part in stored)
     (line,) = book.recent("labkit.test.trace")
     assert line.endswith("ValueError: boom")
 
