@@ -14,10 +14,17 @@ it compares in a process of its own (:mod:`labkit.bench.process`):
 
 Then it drives them in turns (kit, bare, koa, kit-uvloop, then again starting
 one further along, ``reps`` times) from ONE load-generator process that is
-neither of them, and keeps the median run of each. Taking turns means a noisy
-moment on the machine hits every server alike instead of one of them, and the
-ratios compare runs made seconds apart. Before each run the server that ran
+neither of them. Each server gets an untimed warm-up run first (a fresh
+process runs its first seconds slower). Before each run the server that ran
 last must be quiet (no CPU used), so nobody pays for another's clean-up.
+
+Each ratio is the median of the turn-by-turn ratios (turn ``i`` of one server
+against turn ``i`` of the other, run seconds apart), reported with their
+quartiles; the table's figures are each server's median run. On a shared
+host a single run moves by 20% either way, so pairing the turns cancels what
+the machine was doing at the time. With two or more processors, the servers
+are pinned to one and the load generator to the others (:class:`Placement`),
+so the two sides never compete for a core.
 
 The load generator is ``bench/loadgen.mjs`` (the ``ws`` package on Node) when
 available: it costs less per delivery than a Python client and reports the
