@@ -193,16 +193,18 @@ class ChatPanel(widgets.VBox):
         ws = self._ws
         if ws is None or ws.readyState != WebSocket.OPEN:
             raise ConnectionError(f"{self.name}'s panel is {self._state}: connect first")
+        # Shown before it is sent: the reply (an echo, say) arrives on the kit's
+        # thread and could otherwise be listed above the line it answers.
         if self.mode == "chat":
             event: dict[str, Any] = {"type": "message", "text": text}
             if to is not None:
                 event["to"] = to
-            ws.send(json.dumps(event, ensure_ascii=False))
             kind = "own" if to is None else "private"
             self._add(ChatMessage(kind, text, self.name, to))
+            ws.send(json.dumps(event, ensure_ascii=False))
         else:
-            ws.send(text)
             self._add(ChatMessage("own", text, self.name))
+            ws.send(text)
 
     def typing(self) -> None:
         """Send a typing notice (chat mode), at most one every 2 s."""
