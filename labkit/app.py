@@ -162,8 +162,10 @@ class _ConnectionLog(logging.LoggerAdapter):
 
     def info(self, msg: Any, *args: Any, **kwargs: Any) -> None:
         logger = self.logger
-        if kwargs or not logger.isEnabledFor(logging.INFO):
-            self.log(logging.INFO, msg, *args, **kwargs)
+        if not logger.isEnabledFor(logging.INFO):
+            return
+        if kwargs:
+            self._log_full(logging.INFO, msg, args, kwargs)
             return
         text = self._prefix + str(msg)
         if not write_fast(logger, logging.INFO, text, args):
@@ -173,12 +175,21 @@ class _ConnectionLog(logging.LoggerAdapter):
         logger = self.logger
         if not logger.isEnabledFor(level):
             return
-        if kwargs:  # exc_info, stack_info, extra...: the full path
-            super().log(level, msg, *args, **kwargs)
+        if kwargs:
+            self._log_full(level, msg, args, kwargs)
             return
         text = self._prefix + str(msg)
         if not write_fast(logger, level, text, args):
             logger.handle(logger.makeRecord(logger.name, level, "", 0, text, args, None))
+
+    def _log_full(self, level: int, msg: Any, args: Any, kwargs: dict[str, Any]) -> None:
+        """exc_info, stack_info, extra, stacklevel: the full logging path.
+
+        ``stacklevel`` counts from the caller of ``info``/``log``/``warning``...,
+        as with a plain LoggerAdapter: the two frames of this class are skipped.
+        """
+        kwargs["stacklevel"] = kwargs.get("stacklevel", 1) + 2
+        logging.LoggerAdapter.log(self, level, msg, *args, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -261,8 +272,8 @@ class _Connection(ServerConnection, asyncio.BufferedProtocol):
     client*, a client that never hangs up kept the connection, its handler and
     its chat user forever. Here the transport is aborted at the deadline.
 
-    It also reads into one reusable buffer per thread (asyncio's buffered
-    protocol) instead of a fresh 256 KiB buffer per read, and queues broadcast
+    On asyncio's loop it reads into one reusable buffer per thread (a buffered
+    protocol) instead of a fresh 256 KiB buffer per read. It queues broadcast
     frames so that each client gets one write per loop turn (see
     :meth:`App.broadcast`).
     """
@@ -308,7 +319,8 @@ class _Connection(ServerConnection, asyncio.BufferedProtocol):
     # 256 KiB per read, which glibc serves with mmap() and munmap() whenever the
     # process has not yet raised its mmap threshold. Reading into one buffer per
     # thread and copying out only what arrived costs the same whatever the
-    # allocator's history.
+    # allocator's history. (uvloop treats any asyncio.Protocol as a plain one,
+    # websockets' connection is one, so there data_received below is used.)
 
     _view: memoryview
 
@@ -324,7 +336,7 @@ class _Connection(ServerConnection, asyncio.BufferedProtocol):
         if self._close_timer is None and self.close_deadline is not None:
             self._arm_close_timer()
 
-    def data_received(self, data: bytes) -> None:  # transports that do not buffer
+    def data_received(self, data: bytes) -> None:  # loops that do not buffer (uvloop)
         _data_received(self, data)
         if self._close_timer is None and self.close_deadline is not None:
             self._arm_close_timer()

@@ -39,9 +39,14 @@ class LogBook(logging.Handler):
     def handle(self, record: logging.LogRecord) -> bool:
         # deque.append is atomic, so no lock is needed (and none is taken).
         trace = None
-        if record.exc_info:  # rare: keep the traceback's text, not its frames
-            trace = self.formatter.formatException(record.exc_info)  # type: ignore[union-attr]
-        self.lines.append((record.created, record.name, record.levelno, record.getMessage(), trace))
+        try:
+            if record.exc_info:  # rare: keep the traceback's text, not its frames
+                trace = self.formatter.formatException(record.exc_info)  # type: ignore[union-attr]
+            message = record.getMessage()
+        except Exception:  # a bad format ("%d" given a str): reported, never raised
+            self.handleError(record)
+            return True
+        self.lines.append((record.created, record.name, record.levelno, message, trace))
         return True
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -126,7 +131,7 @@ def write_fast(logger: logging.Logger, level: int, msg: str, args: tuple[object,
     try:
         message = msg % args if args else msg
     except (TypeError, ValueError, KeyError):
-        return False  # let logging report the bad format as it always does
+        return False  # the ordinary path reports it (LogBook.handle, handleError)
     book.lines.append((time.time(), logger.name, level, message, None))
     return True
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+import pytest
 
 from labkit import logs
 from labkit.logs import LogBook
@@ -140,3 +143,38 @@ def test_write_fast_leaves_a_bad_format_to_logging() -> None:
     with bare_root():
         assert not logs.write_fast(log, logging.INFO, "%d items", ("many",))
         assert not logs.write_fast(log, logging.INFO, "%s and %s", ("one",))
+
+
+def test_a_bad_format_is_reported_on_stderr_never_raised(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """ctx.log.info("%d items", "many") must not end a middleware; logging reports it."""
+    from labkit.app import _ConnectionLog
+
+    book = logs.install()
+    log = _ConnectionLog(logging.getLogger("labkit.test.badformat"), 4)
+    with bare_root():
+        log.info("%d items", "many")
+    assert "Logging error" in capsys.readouterr().err
+    assert not book.recent("labkit.test.badformat")
+
+
+def test_stacklevel_counts_from_the_connection_logs_caller() -> None:
+    """With keyword arguments a record is made; its file and line are the caller's."""
+    from labkit.app import _ConnectionLog
+
+    keep = Keep()
+    logger = logging.getLogger("labkit.test.caller")
+    logger.addHandler(keep)
+    try:
+        log = _ConnectionLog(logger, 9)
+        here = sys._getframe().f_lineno + 1
+        log.info("info", extra={"k": 1})
+        there = sys._getframe().f_lineno + 1
+        log.warning("warning", stacklevel=1)
+    finally:
+        logger.removeHandler(keep)
+    info, warning = keep.seen
+    assert (info.filename, info.lineno, info.getMessage()) == ("test_logs.py", here, "[#9] info")
+    assert (warning.filename, warning.lineno) == ("test_logs.py", there)
+    assert info.k == 1  # type: ignore[attr-defined]

@@ -90,7 +90,15 @@ class ServerProcess:
         self.pid = self._proc.pid
         self.url = self._read_url(start_timeout)
         if target.cpus:  # once it is serving: its threads exist by now
-            pin(self.pid, target.cpus)
+            try:
+                pin(self.pid, target.cpus)
+            except OSError as exc:  # gone already, or processors we may not use
+                self.stop(keep_log=True)
+                why = self.stderr_tail()
+                self._log.close()
+                raise ServerError(
+                    f"{target.label} could not be pinned to cpu {target.cpus}: {exc}; {why}"
+                ) from exc
 
     def _read_url(self, timeout: float) -> str:
         found: list[str] = []

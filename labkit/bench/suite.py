@@ -390,7 +390,10 @@ def _paired_ratios(
             ratios[name] = None
             continue
         ratios[name] = statistics.median(turns)
-        low, _, high = statistics.quantiles(turns, n=4) if len(turns) > 1 else turns * 3
+        if len(turns) > 1:
+            low, _, high = statistics.quantiles(turns, n=4, method="inclusive")
+        else:
+            low = high = turns[0]
         quartiles[name] = [low, high]
     return {"ratios": ratios, "ratio_quartiles": quartiles}
 
@@ -447,7 +450,13 @@ def scenario_fanout(plan: Plan, load: LoadGen, targets: list[Target], say: Say) 
                     )
                 return result
 
-            runs = _measure(servers, plan.reps, run, say, f"fanout {receivers:>4}")
+            def warm(
+                server: ServerProcess, options: dict = options, receivers: int = receivers
+            ) -> None:
+                small = {**options, "receivers": min(receivers, 10), "messages": 50}
+                load.run("fanout", server.url, {**small, "tag": f"warm{receivers}"})
+
+            runs = _measure(servers, plan.reps, run, say, f"fanout {receivers:>4}", warm)
             by_size[str(receivers)] = {
                 "runs": runs,
                 "median": _medians(runs, FanoutResult),
@@ -468,7 +477,10 @@ def scenario_join(plan: Plan, load: LoadGen, targets: list[Target], say: Say) ->
             options = {"clients": plan.join_clients, "tag": f"storm{rep}"}
             return load.run("join", server.url, options)
 
-        runs = _measure(servers, plan.reps, run, say, "join")
+        def warm(server: ServerProcess) -> None:
+            load.run("join", server.url, {"clients": 10, "tag": "warm"})
+
+        runs = _measure(servers, plan.reps, run, say, "join", warm)
     finally:
         for server in servers:
             server.stop()

@@ -59,3 +59,31 @@ def test_a_server_that_never_says_listening_is_a_clear_error() -> None:
     target = Target("mute", (sys.executable, "-c", "import sys; sys.exit('cannot bind')"))
     with pytest.raises(ServerError, match=r"mute .* did not start: cannot bind"):
         ServerProcess(target, start_timeout=20)
+
+
+def test_a_server_that_cannot_be_pinned_is_stopped_with_a_clear_error() -> None:
+    with pytest.raises(ServerError, match=r"could not be pinned to cpu \(4096,\)") as caught:
+        ServerProcess(Target.python("kit", "kit-echo", cpus=(4096,)))
+    assert isinstance(caught.value.__cause__, OSError)
+    assert not [pid for pid in children_of(os.getpid()) if "labkit.bench.serve" in cmdline(pid)]
+
+
+def children_of(pid: int) -> list[int]:
+    """Live child processes of ``pid`` (Linux ``/proc``)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat[stat.rindex(")") + 2 :].split()[1]) == pid and stat.split()[2] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
