@@ -64,7 +64,7 @@ from websockets.http11 import Request, Response
 from websockets.protocol import State
 
 from .errors import HandshakeRefused
-from .logs import write_fast
+from .logs import LINE_LIMIT, ConnectionLog, check_limit
 
 __all__ = [
     "App",
@@ -114,7 +114,8 @@ class Context:
         app: the :class:`App` serving this connection.
         id: a small number, unique per app, for logs.
         remote: the client's ``(host, port)``.
-        log: a logger that prefixes lines with the connection id.
+        log: a logger that prefixes lines with the connection id and holds
+            back a flood of INFO lines (:class:`~labkit.logs.ConnectionLog`).
     """
 
     websocket: ServerConnection
@@ -126,10 +127,10 @@ class Context:
     remote: tuple[str, int] | None = None
     params: dict[str, str] = field(default_factory=dict)
     state: dict[str, Any] = field(default_factory=dict)
-    log: logging.LoggerAdapter = field(init=False, repr=False)
+    log: ConnectionLog = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.log = _ConnectionLog(self.app.logger, self.id)
+        self.log = ConnectionLog(self.app.logger, self.id, self.app.log_limit)
 
     async def send(self, message: str | bytes) -> None:
         """Send one message to this client (text for ``str``, binary for ``bytes``)."""
@@ -140,56 +141,6 @@ class Context:
 
     def __eq__(self, other: object) -> bool:
         return self is other
-
-
-class _ConnectionLog(logging.LoggerAdapter):
-    """Prefixes lines with the connection id; cheap enough to log every message.
-
-    The tutorial's echo logs each message it receives, so ``info`` is on an
-    echo's hot path. Plain ``logger.info`` builds a record and walks the call
-    stack for the caller's file and line, which the kit's lines do not show.
-    Here the line goes straight into the kit's log book when nothing else
-    would see it (:func:`labkit.logs.write_fast`); otherwise a record is built
-    directly, still without the stack walk.
-    """
-
-    def __init__(self, logger: logging.Logger, conn: int) -> None:
-        super().__init__(logger, {"conn": conn})
-        self._prefix = f"[#{conn}] "
-
-    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
-        return f"{self._prefix}{msg}", kwargs
-
-    def info(self, msg: Any, *args: Any, **kwargs: Any) -> None:
-        logger = self.logger
-        if not logger.isEnabledFor(logging.INFO):
-            return
-        if kwargs:
-            self._log_full(logging.INFO, msg, args, kwargs)
-            return
-        text = self._prefix + str(msg)
-        if not write_fast(logger, logging.INFO, text, args):
-            logger.handle(logger.makeRecord(logger.name, logging.INFO, "", 0, text, args, None))
-
-    def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
-        logger = self.logger
-        if not logger.isEnabledFor(level):
-            return
-        if kwargs:
-            self._log_full(level, msg, args, kwargs)
-            return
-        text = self._prefix + str(msg)
-        if not write_fast(logger, level, text, args):
-            logger.handle(logger.makeRecord(logger.name, level, "", 0, text, args, None))
-
-    def _log_full(self, level: int, msg: Any, args: Any, kwargs: dict[str, Any]) -> None:
-        """exc_info, stack_info, extra, stacklevel: the full logging path.
-
-        ``stacklevel`` counts from the caller of ``info``/``log``/``warning``...,
-        as with a plain LoggerAdapter: the two frames of this class are skipped.
-        """
-        kwargs["stacklevel"] = kwargs.get("stacklevel", 1) + 2
-        logging.LoggerAdapter.log(self, level, msg, *args, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -379,6 +330,9 @@ class App:
         max_queue: incoming messages buffered per connection before reading
             from the socket pauses (back-pressure on the sender).
         compression: ``None`` (default) or ``"deflate"``.
+        log_limit: INFO and DEBUG lines each connection's ``ctx.log`` writes
+            per second (default 20); the rest are counted, and the count is
+            logged. ``None`` logs every line.
     """
 
     #: What clients should speak: plain ``"text"`` messages, or a named protocol
@@ -398,7 +352,9 @@ class App:
         max_buffer: int = MAX_BUFFER,
         max_queue: int = 16,
         compression: str | None = None,
+        log_limit: int | None = LINE_LIMIT,
     ) -> None:
+        check_limit(log_limit)
         self.name = name
         self.max_size = max_size
         self.origins: frozenset[str] | None = (
@@ -415,6 +371,7 @@ class App:
         self.max_buffer = max_buffer
         self.max_queue = max_queue
         self.compression = compression
+        self.log_limit = log_limit
         self.logger = logging.getLogger(f"labkit.app.{name}")
         self._middleware: list[Middleware] = []
         self._routes: list[Route] = []
@@ -628,6 +585,7 @@ class App:
             await connection.close(1011, "internal server error")
         finally:
             del self._open[connection]
+            ctx.log.flush()  # the count of lines held back, if any
 
     async def _dispatch(self, ctx: Context, index: int) -> None:
         """Koa's compose: call middleware ``index`` with a ``next`` for the rest."""

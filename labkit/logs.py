@@ -11,13 +11,31 @@ stderr, so nothing fails silently. A program that configures logging itself
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections import deque
+from collections.abc import Callable
+from typing import Any
 
-__all__ = ["LogBook", "install", "recent", "write_fast"]
+__all__ = [
+    "LINE_LIMIT",
+    "ConnectionLog",
+    "LogBook",
+    "check_limit",
+    "install",
+    "recent",
+    "shorten",
+    "write_fast",
+]
 
 #: How many lines the ring buffer keeps.
 KEEP = 2000
+#: The longest message text the ring buffer keeps per line, in characters.
+#: ``ctx.log.info("got %s", message)`` with 1 MiB messages would otherwise
+#: keep up to ``KEEP`` MiB alive.
+LINE_CHARS = 2000
+#: Default INFO (and DEBUG) lines one connection may log per second.
+LINE_LIMIT = 20
 
 
 class LogBook(logging.Handler):
@@ -28,6 +46,9 @@ class LogBook(logging.Handler):
     waits until someone reads the book. And the book keeps plain tuples, not
     the records: thousands of live records would be tracked by the garbage
     collector, and each of its passes would walk them all.
+
+    A message longer than ``LINE_CHARS`` characters is kept shortened (see
+    :func:`shorten`), so the book's memory stays bounded.
     """
 
     def __init__(self, keep: int = KEEP) -> None:
@@ -46,6 +67,8 @@ class LogBook(logging.Handler):
         except Exception:  # a bad format ("%d" given a str): reported, never raised
             self.handleError(record)
             return True
+        if len(message) > LINE_CHARS:
+            message = shorten(message)
         self.lines.append((record.created, record.name, record.levelno, message, trace))
         return True
 
@@ -132,10 +155,128 @@ def write_fast(logger: logging.Logger, level: int, msg: str, args: tuple[object,
         message = msg % args if args else msg
     except (TypeError, ValueError, KeyError):
         return False  # the ordinary path reports it (LogBook.handle, handleError)
+    if len(message) > LINE_CHARS:
+        message = shorten(message)
     book.lines.append((time.time(), logger.name, level, message, None))
     return True
+
+
+def shorten(message: str) -> str:
+    """The first ``LINE_CHARS`` characters of a long line, and how long it was."""
+    return f"{message[:LINE_CHARS]}… ({len(message)} characters)"
 
 
 def recent(prefix: str = "labkit", last: int = 50) -> list[str]:
     """The last log lines of the kit (or of one server: ``prefix="labkit.app.echo"``)."""
     return install().recent(prefix, last)
+
+
+def check_limit(limit: int | None) -> None:
+    """Refuse a line limit that is not a whole number of lines a second, at least 1."""
+    if limit is not None and (type(limit) is not int or limit < 1):
+        raise ValueError(
+            f"log_limit must be a number of lines a second (1 or more), or None: {limit!r}"
+        )
+
+
+class ConnectionLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """``ctx.log``: prefixes lines with the connection id, and keeps one client's
+    flood from flooding the log.
+
+    The tutorial's echo logs every message it receives. A client sending
+    thousands of messages a second would then push every other line (other
+    clients' connections, warnings) out of the log book within a second, and
+    the server would spend a good part of its time writing lines nobody can
+    read. So each connection writes at most ``limit`` INFO and DEBUG lines per
+    second; the lines past that are counted, and the count is written as one
+    line ("[#7] 1234 more lines not logged ...") when the next second's first
+    line comes or the connection ends (:meth:`flush`). Warnings and errors are
+    never held back. ``limit=None`` writes every line.
+
+    Plain ``logger.info`` builds a record and walks the call stack for the
+    caller's file and line, which the kit's lines do not show. Here the line
+    goes straight into the kit's log book when nothing else would see it
+    (:func:`write_fast`); otherwise a record is built directly, still without
+    the stack walk. Keyword arguments (``exc_info``, ``extra``, ``stacklevel``)
+    take logging's full path.
+    """
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        conn: int,
+        limit: int | None = LINE_LIMIT,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(logger, {"conn": conn})
+        check_limit(limit)
+        self._prefix = f"[#{conn}] "
+        self.limit = limit
+        self._clock = clock
+        #: Lines still allowed in this second (infinite without a limit);
+        #: 0 at first, so the first line opens the first second.
+        self._left: float = 0 if limit is not None else math.inf
+        self._second_ends = 0.0
+        self._hidden = 0
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        return f"{self._prefix}{msg}", kwargs
+
+    def info(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        if self._left <= 0:  # this second's lines are used up (or none was written yet)
+            clock = self._clock  # (a plain load: self._clock() would look in the class first)
+            if clock() < self._second_ends:
+                self._hidden += 1
+                return
+            self._next_second()
+        self._left -= 1
+        self._write(logging.INFO, msg, args, kwargs)
+
+    def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
+        if level < logging.WARNING:  # held back in a flood; warnings never are
+            if not self.logger.isEnabledFor(level):
+                return  # (and not counted: it would not be logged anyway)
+            if self._left <= 0:
+                clock = self._clock
+                if clock() < self._second_ends:
+                    self._hidden += 1
+                    return
+                self._next_second()
+            self._left -= 1
+        self._write(level, msg, args, kwargs)
+
+    def flush(self) -> int:
+        """Write the count of lines held back, if any; return that count.
+
+        The app calls it when a connection ends, so no count is lost.
+        """
+        hidden, self._hidden = self._hidden, 0
+        if hidden:
+            self._write(
+                logging.INFO,
+                "%d more lines not logged: over %d a second (App's log_limit)",
+                (hidden, self.limit),
+                {},
+            )
+        return hidden
+
+    def _next_second(self) -> None:
+        self.flush()
+        self._left = self.limit  # type: ignore[assignment]
+        self._second_ends = self._clock() + 1.0
+
+    def _write(self, level: int, msg: Any, args: Any, kwargs: dict[str, Any]) -> None:
+        logger = self.logger
+        if not logger.isEnabledFor(level):
+            return
+        if kwargs:
+            # exc_info, stack_info, extra, stacklevel: the full logging path.
+            # stacklevel counts from the caller of info/log/warning..., as with
+            # a plain LoggerAdapter: this class's two frames (info or log, then
+            # _write) are skipped; logging skips its own frames itself.
+            kwargs["stacklevel"] = kwargs.get("stacklevel", 1) + 2
+            logging.LoggerAdapter.log(self, level, msg, *args, **kwargs)
+            return
+        text = self._prefix + str(msg)
+        if not write_fast(logger, level, text, args):
+            logger.handle(logger.makeRecord(logger.name, level, "", 0, text, args, None))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import threading
 
@@ -13,7 +14,15 @@ from websockets.sync.client import connect
 import labkit
 from labkit import App, Context, HandshakeRefused, HttpResponse
 from labkit.app import Route
-from tests.support import handshake_head, handshake_request, http_exchange, read_http_head
+from tests.support import (
+    handshake_head,
+    handshake_request,
+    http_exchange,
+    read_http_head,
+    wait_handlers_done,
+)
+
+HELD_BACK = re.compile(r"(\d+) more lines not logged: over \d+ a second")
 
 
 @pytest.fixture
@@ -462,3 +471,34 @@ def test_duplicate_headers_are_a_clean_400(serve, caplog):
     )
     assert handshake_head(server.port, request)[0] == 400
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def test_a_flooding_client_is_logged_up_to_the_limit_and_counted(serve):
+    """ctx.log writes log_limit lines a second per connection; the rest are counted."""
+    app = labkit.echo_app("floodlog", log_limit=5)
+    server = serve(app)
+    with connect(server.url) as ws:
+        for i in range(40):
+            ws.send(f"m{i}")
+            assert ws.recv(timeout=5) == f"m{i}"
+    wait_handlers_done(app)
+    lines = server.logs(last=0)
+    shown = [line for line in lines if "received message" in line]
+    counts = [int(m.group(1)) for m in map(HELD_BACK.search, lines) if m]
+    assert counts, "\n".join(lines)  # 40 messages in under 8 s: some second had over 5
+    assert len(shown) + sum(counts) == 40  # every message: written, or counted
+
+
+def test_log_limit_none_logs_every_message_and_a_bad_limit_is_refused(serve):
+    app = labkit.echo_app("everylog", log_limit=None)
+    server = serve(app)
+    with connect(server.url) as ws:
+        for i in range(40):
+            ws.send(f"m{i}")
+            ws.recv(timeout=5)
+    wait_handlers_done(app)
+    lines = server.logs(last=0)
+    assert sum("received message" in line for line in lines) == 40
+    assert not any(HELD_BACK.search(line) for line in lines)
+    with pytest.raises(ValueError, match="log_limit"):
+        App("nolog", log_limit=0)

@@ -10,6 +10,7 @@ import pytest
 import labkit
 from labkit import App, HandshakeRefused, InvalidAccessError, InvalidStateError, WebSocket
 from labkit.client import CloseEvent, MessageEvent, ReadyState
+from labkit.runner import kit_loop
 
 
 @pytest.fixture
@@ -146,10 +147,19 @@ def test_server_stop_reaches_the_client_as_1001(echo):
 
 
 def test_buffered_amount_counts_queued_bytes_and_drains(echo):
-    """bufferedAmount grows with send() and returns to 0 once written."""
+    """bufferedAmount grows with send() and returns to 0 once written.
+
+    The kit's loop is held while sending: otherwise it could write all
+    100 000 bytes to the loopback socket before the assertion reads them.
+    """
     ws = WebSocket(echo.url).wait_open()
-    ws.send("x" * 100_000)
-    assert ws.bufferedAmount > 0
+    held = threading.Event()
+    kit_loop().call_soon_threadsafe(held.wait, 10)  # ws's own writes queue up behind this
+    try:
+        ws.send("x" * 100_000)
+        assert ws.bufferedAmount == 100_000
+    finally:
+        held.set()
     ws.wait_for(lambda m: len(m) == 100_000)
     assert ws.bufferedAmount == 0
     ws.close()

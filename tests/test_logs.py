@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import pytest
 
 from labkit import logs
-from labkit.logs import LogBook
+from labkit.logs import ConnectionLog, LogBook
 
 LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (\w+) ([\w.]+): (.*)$", re.S)
 
@@ -149,10 +149,8 @@ def test_a_bad_format_is_reported_on_stderr_never_raised(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """ctx.log.info("%d items", "many") must not end a middleware; logging reports it."""
-    from labkit.app import _ConnectionLog
-
     book = logs.install()
-    log = _ConnectionLog(logging.getLogger("labkit.test.badformat"), 4)
+    log = ConnectionLog(logging.getLogger("labkit.test.badformat"), 4)
     with bare_root():
         log.info("%d items", "many")
     assert "Logging error" in capsys.readouterr().err
@@ -161,13 +159,11 @@ def test_a_bad_format_is_reported_on_stderr_never_raised(
 
 def test_stacklevel_counts_from_the_connection_logs_caller() -> None:
     """With keyword arguments a record is made; its file and line are the caller's."""
-    from labkit.app import _ConnectionLog
-
     keep = Keep()
     logger = logging.getLogger("labkit.test.caller")
     logger.addHandler(keep)
     try:
-        log = _ConnectionLog(logger, 9)
+        log = ConnectionLog(logger, 9)
         here = sys._getframe().f_lineno + 1
         log.info("info", extra={"k": 1})
         there = sys._getframe().f_lineno + 1
@@ -178,3 +174,100 @@ def test_stacklevel_counts_from_the_connection_logs_caller() -> None:
     assert (info.filename, info.lineno, info.getMessage()) == ("test_logs.py", here, "[#9] info")
     assert (warning.filename, warning.lineno) == ("test_logs.py", there)
     assert info.k == 1  # type: ignore[attr-defined]
+
+
+class StepClock:
+    """A clock the test moves by hand: the limit's seconds without waiting them out."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def texts(name: str) -> list[str]:
+    return [fields(line)[2] for line in logs.install().recent(name, last=0)]
+
+
+def test_a_connection_writes_at_most_its_limit_of_lines_a_second() -> None:
+    """A flood is held back; the count comes with the next second's first line."""
+    clock = StepClock()
+    log = ConnectionLog(logging.getLogger("labkit.test.limit"), 5, limit=3, clock=clock)
+    with bare_root():
+        for i in range(10):
+            log.info("line %d", i)
+        assert texts("labkit.test.limit") == ["[#5] line 0", "[#5] line 1", "[#5] line 2"]
+        clock.now += 0.999
+        log.info("still held back")
+        clock.now += 0.001
+        log.info("line %d", 10)
+    assert texts("labkit.test.limit")[3:] == [
+        "[#5] 8 more lines not logged: over 3 a second (App's log_limit)",
+        "[#5] line 10",
+    ]
+
+
+def test_flush_writes_the_count_once_and_warnings_are_never_held_back() -> None:
+    clock = StepClock()
+    log = ConnectionLog(logging.getLogger("labkit.test.flush"), 6, limit=1, clock=clock)
+    with bare_root():
+        log.info("first")
+        log.info("held")
+        log.log(logging.INFO, "held too")
+        log.warning("a warning")
+        log.error("an error")
+        assert log.flush() == 2
+        assert log.flush() == 0
+    assert texts("labkit.test.flush") == [
+        "[#6] first",
+        "[#6] a warning",
+        "[#6] an error",
+        "[#6] 2 more lines not logged: over 1 a second (App's log_limit)",
+    ]
+
+
+def test_lines_below_the_loggers_level_do_not_use_up_the_limit() -> None:
+    """DEBUG lines that would not be logged anyway are neither written nor counted."""
+    log = ConnectionLog(logging.getLogger("labkit.test.debug"), 7, limit=1, clock=StepClock())
+    with bare_root():
+        for _ in range(5):
+            log.debug("not logged at INFO")
+        log.info("shown")
+        assert log.flush() == 0
+    assert texts("labkit.test.debug") == ["[#7] shown"]
+
+
+def test_no_limit_writes_every_line() -> None:
+    log = ConnectionLog(logging.getLogger("labkit.test.nolimit"), 8, limit=None)
+    with bare_root():
+        for i in range(50):
+            log.info("line %d", i)
+        assert log.flush() == 0
+    assert len(texts("labkit.test.nolimit")) == 50
+
+
+@pytest.mark.parametrize("limit", [0, -1, 1.5, "20", True])
+def test_a_limit_that_is_not_a_count_of_lines_is_refused(limit: object) -> None:
+    with pytest.raises(ValueError, match="log_limit"):
+        ConnectionLog(logging.getLogger("labkit.test.bad"), 1, limit=limit)  # type: ignore[arg-type]
+
+
+def test_a_long_line_is_kept_shortened_on_both_paths() -> None:
+    """A 1 MiB message logged with %s keeps LINE_CHARS characters, not 1 MiB, per line."""
+    big = "x" * (1 << 20)
+    log = logging.getLogger("labkit.test.long")
+    logs.install()
+    with bare_root():
+        assert logs.write_fast(log, logging.INFO, "got %s", (big,))
+    keep = Keep()
+    log.addHandler(keep)  # another handler: the ordinary path, through the book
+    try:
+        log.info("got %s", big)
+    finally:
+        log.removeHandler(keep)
+    lines = texts("labkit.test.long")
+    assert len(lines) == 2
+    for line in lines:
+        assert line == f"got {'x' * (logs.LINE_CHARS - 4)}… ({(1 << 20) + 4} characters)"
+    assert keep.seen[0].getMessage() == f"got {big}"  # other handlers get it whole

@@ -9,6 +9,8 @@ Kinds:
 
 * ``kit-echo``: :func:`labkit.echo_app`, served with :func:`labkit.start`
   exactly as a notebook or ``python -m labkit serve echo`` does;
+* ``kit-echo-every``: the same echo with ``log_limit=None``, writing every
+  message's log line (the default writes 20 a second per connection);
 * ``kit-chat``: :func:`labkit.chat_app` the same way, with its flood limits
   raised so that one sender may publish as fast as the room can relay;
 * ``bare-echo`` and ``bare-room``: the references of :mod:`labkit.bench.bare`,
@@ -30,7 +32,7 @@ from collections.abc import Callable, Sequence
 __all__ = ["KINDS", "main"]
 
 #: The server kinds this module runs.
-KINDS = ("kit-echo", "kit-chat", "bare-echo", "bare-room")
+KINDS = ("kit-echo", "kit-echo-every", "kit-chat", "bare-echo", "bare-room")
 
 #: Flood limits high enough never to refuse a benchmark sender.
 UNLIMITED = 1e9
@@ -51,6 +53,8 @@ def _serve_kit(kind: str, host: str, port: int) -> None:
 
     if kind == "kit-echo":
         app = labkit.echo_app()
+    elif kind == "kit-echo-every":
+        app = labkit.echo_app(log_limit=None)
     else:
         app = labkit.chat_app(rate=UNLIMITED, burst=UNLIMITED, abuse_limit=10**9)
     handle = labkit.start(app, host=host, port=port)

@@ -11,6 +11,9 @@ it compares in a process of its own (:mod:`labkit.bench.process`):
   when Node and its packages are there;
 * ``kit-uvloop``: the kit again, with ``LABKIT_LOOP=uvloop``, when uvloop is
   installed (the ``fast`` extra).
+* ``kit-every`` (echo only): the kit's echo with ``log_limit=None``, so it
+  writes a log line for every message; the kit's default writes at most 20
+  a second per connection (:class:`labkit.logs.ConnectionLog`).
 
 Then it drives them in turns (kit, bare, koa, kit-uvloop, then again starting
 one further along, ``reps`` times) from ONE load-generator process that is
@@ -291,6 +294,8 @@ def _targets(scenario: str, koa: bool, uvloop: bool, cpus: tuple[int, ...] = ())
         else ("kit-chat", "bare-room", "chat")
     )
     targets = [Target.python("kit", kit_kind, cpus), Target.python("bare", bare_kind, cpus)]
+    if scenario == "echo":  # the echo again, writing every message's log line
+        targets.append(Target.python("kit-every", "kit-echo-every", cpus))
     if koa:
         node = shutil.which("node") or "node"
         targets.append(Target("koa", (node, "server.js", koa_kind), cwd=KOA_DIR, cpus=cpus))
@@ -357,6 +362,7 @@ def _medians(runs: Mapping[str, list[dict[str, Any]]], kind: type) -> dict[str, 
 #: The ratios reported, as (numerator, denominator) server labels.
 _PAIRS = (
     ("kit", "bare"),
+    ("kit-every", "bare"),
     ("kit", "koa"),
     ("bare", "koa"),
     ("kit-uvloop", "kit"),
@@ -593,6 +599,9 @@ def headline(report: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "echo" in scenarios:
         out["echo kit/bare (target >= 0.9)"] = scenarios["echo"]["ratios"].get("kit/bare")
+        out["echo kit-every/bare (every message logged)"] = scenarios["echo"]["ratios"].get(
+            "kit-every/bare"
+        )
         out["echo kit-uvloop/kit"] = scenarios["echo"]["ratios"].get("kit-uvloop/kit")
     if "fanout" in scenarios:
         sizes = scenarios["fanout"]["receivers"]
@@ -637,6 +646,8 @@ def _fmt(value: Any, unit: str = "") -> str:
 def summary_table(report: Mapping[str, Any]) -> str:
     """A short plain-text table of the medians and ratios."""
     labels = ["kit", "bare", "koa", "kit-uvloop"]
+    if "kit-every" in report.get("scenarios", {}).get("echo", {}).get("median", {}):
+        labels.insert(1, "kit-every")
     rows: list[list[str]] = [["scenario", *labels, "kit/bare", "kit/koa", "uvloop/kit"]]
 
     def add(name: str, block: Mapping[str, Any], key: str, with_ratios: bool = True) -> None:

@@ -101,7 +101,10 @@ def test_echo_scenario_warms_up_pins_and_pairs(tmp_path: Path) -> None:
     report = run_suite(options, say=lines.append)
     assert os.sched_getaffinity(0) == before  # the suite gave its processors back
     echo = report["scenarios"]["echo"]
-    assert [len(echo["runs"][label]) for label in ("kit", "bare")] == [TINY.echo_reps] * 2
+    labels = ("kit", "kit-every", "bare")
+    assert [len(echo["runs"][label]) for label in labels] == [TINY.echo_reps] * 3
+    assert echo["ratios"]["kit-every/bare"] > 0
+    assert "kit-every" in summary_table(report)
     assert echo["ratios"]["kit/bare"] == pytest.approx(
         echo["runs"]["kit"][0]["rate"] / echo["runs"]["bare"][0]["rate"]
     )

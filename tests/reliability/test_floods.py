@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import subprocess
 import sys
 import time
@@ -19,10 +20,13 @@ from pathlib import Path
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
+from labkit import echo_app
 from labkit.chat import chat_app
 from labkit.chat.room import ABUSE_LIMIT, BURST, RATE
+from labkit.logs import KEEP, LINE_LIMIT
 from labkit.protocol import Frame
 from tests.reliability.helpers import TIMEOUT, RawClient, percentile
+from tests.support import wait_handlers_done
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -180,3 +184,46 @@ def test_a_flooder_does_not_hold_up_a_quiet_pair(serve, figures) -> None:
             "flooder": summary,
         },
     )
+
+
+def test_an_echo_flood_does_not_push_other_lines_out_of_the_log(serve, figures) -> None:
+    """5000 messages at once to the tutorial's echo (which logs each one, as the
+    original does): all are echoed; the log keeps the quiet client's line, and
+    the flood is written up to the line limit and counted past it."""
+    app = echo_app()
+    handle = serve(app)
+    flood_size = 5000
+    assert flood_size > 2 * KEEP  # unlimited, the flood would fill the whole log twice over
+    with RawClient.connect(handle.port) as quiet, RawClient.connect(handle.port) as flood:
+        quiet.send("before the flood")
+        assert quiet.recv().payload == b"before the flood"
+        burst = b"".join(Frame.text(f"f{n}").serialize(mask=True) for n in range(flood_size))
+        started = time.monotonic()
+        flood.sock.sendall(burst)
+        echoed = [flood.recv().payload for _ in range(flood_size)]
+        elapsed = time.monotonic() - started
+        assert echoed == [f"f{n}".encode() for n in range(flood_size)]
+        flood.close_frame()
+        quiet.send("after the flood")
+        assert quiet.recv().payload == b"after the flood"
+    wait_handlers_done(app)
+    lines = handle.logs(last=0)
+    assert any("received message: 'before the flood'" in line for line in lines)
+    assert any("received message: 'after the flood'" in line for line in lines)
+    shown = [line for line in lines if "received message: 'f" in line]
+    held = [int(m.group(1)) for m in map(_HELD_BACK.search, lines) if m]
+    assert len(shown) + sum(held) == flood_size  # each message: a line, or counted
+    assert sum(held) > 0
+    figures(
+        "echo_flood_log",
+        {
+            "messages": flood_size,
+            "seconds": round(elapsed, 3),
+            "lines_written": len(shown),
+            "lines_counted": sum(held),
+            "limit_per_second": LINE_LIMIT,
+        },
+    )
+
+
+_HELD_BACK = re.compile(r"(\d+) more lines not logged")
