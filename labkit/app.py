@@ -115,7 +115,7 @@ class Context:
         id: a small number, unique per app, for logs.
         remote: the client's ``(host, port)``.
         log: a logger that prefixes lines with the connection id and holds
-            back a flood of INFO lines (:class:`~labkit.logs.ConnectionLog`).
+            back a flood of INFO and DEBUG lines (:class:`~labkit.logs.ConnectionLog`).
     """
 
     websocket: ServerConnection
@@ -354,7 +354,6 @@ class App:
         compression: str | None = None,
         log_limit: int | None = LINE_LIMIT,
     ) -> None:
-        check_limit(log_limit)
         self.name = name
         self.max_size = max_size
         self.origins: frozenset[str] | None = (
@@ -371,7 +370,7 @@ class App:
         self.max_buffer = max_buffer
         self.max_queue = max_queue
         self.compression = compression
-        self.log_limit = log_limit
+        self.log_limit = check_limit(log_limit)
         self.logger = logging.getLogger(f"labkit.app.{name}")
         self._middleware: list[Middleware] = []
         self._routes: list[Route] = []
@@ -536,8 +535,12 @@ class App:
                     await result
             except HandshakeRefused as refused:
                 ctx.log.info("handshake refused: %s", refused)
+                ctx.log.flush()  # the connection ends here: its count of held-back lines
                 reason = refused.reason or _phrase(refused.status)
                 return self._refuse(refused.status, reason)
+            except BaseException:
+                ctx.log.flush()  # a crashed hook: websockets answers 500
+                raise
         connection.labkit_context = ctx  # type: ignore[attr-defined]
         return None
 

@@ -6,22 +6,31 @@ ring buffer instead; :func:`recent` (or ``handle.logs()``) reads them back.
 Warnings and errors (a middleware that raised, say) are also printed to
 stderr, so nothing fails silently. A program that configures logging itself
 (the ``python -m labkit`` command does) sees every line as usual.
+
+Each connection's ``ctx.log`` is a :class:`ConnectionLog`: its lines carry the
+connection's id, and a connection that floods the server is logged up to a
+limit and counted past it.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import operator
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 __all__ = [
+    "ARG_CHARS",
+    "LINE_CHARS",
     "LINE_LIMIT",
+    "TRACE_CHARS",
     "ConnectionLog",
     "LogBook",
     "check_limit",
+    "cut_args",
     "install",
     "recent",
     "shorten",
@@ -34,6 +43,10 @@ KEEP = 2000
 #: ``ctx.log.info("got %s", message)`` with 1 MiB messages would otherwise
 #: keep up to ``KEEP`` MiB alive.
 LINE_CHARS = 2000
+#: The longest traceback text the ring buffer keeps per line (its start and end).
+TRACE_CHARS = 20_000
+#: How much of a long str or bytes argument a connection's log line shows.
+ARG_CHARS = 80
 #: Default INFO (and DEBUG) lines one connection may log per second.
 LINE_LIMIT = 20
 
@@ -48,7 +61,8 @@ class LogBook(logging.Handler):
     collector, and each of its passes would walk them all.
 
     A message longer than ``LINE_CHARS`` characters is kept shortened (see
-    :func:`shorten`), so the book's memory stays bounded.
+    :func:`shorten`), a traceback longer than ``TRACE_CHARS`` its start and
+    end, so the book's memory stays bounded.
     """
 
     def __init__(self, keep: int = KEEP) -> None:
@@ -63,6 +77,9 @@ class LogBook(logging.Handler):
         try:
             if record.exc_info:  # rare: keep the traceback's text, not its frames
                 trace = self.formatter.formatException(record.exc_info)  # type: ignore[union-attr]
+                if len(trace) > TRACE_CHARS:
+                    half = TRACE_CHARS // 2
+                    trace = f"{trace[:half]}\n… ({len(trace)} characters) …\n{trace[-half:]}"
             message = record.getMessage()
         except Exception:  # a bad format ("%d" given a str): reported, never raised
             self.handleError(record)
@@ -171,27 +188,76 @@ def recent(prefix: str = "labkit", last: int = 50) -> list[str]:
     return install().recent(prefix, last)
 
 
-def check_limit(limit: int | None) -> None:
-    """Refuse a line limit that is not a whole number of lines a second, at least 1."""
-    if limit is not None and (type(limit) is not int or limit < 1):
+class _CutBytes:
+    """The start of a long bytes argument: shows as ``b'...'…`` with %s and %r alike."""
+
+    __slots__ = ("head",)
+
+    def __init__(self, head: bytes) -> None:
+        self.head = head
+
+    def __repr__(self) -> str:
+        return f"{self.head!r}…"
+
+    __str__ = __repr__
+
+
+def cut_args(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``args`` with each str or bytes longer than ``ARG_CHARS`` cut to that, plus "…".
+
+    A cut str is still a str ("%s" shows ``abc…``, "%r" ``'abc…'``); cut bytes
+    show as ``b'abc'…`` either way.
+    """
+    if not any(isinstance(a, str | bytes | bytearray) and len(a) > ARG_CHARS for a in args):
+        return args
+    return tuple(
+        a
+        if not isinstance(a, str | bytes | bytearray) or len(a) <= ARG_CHARS
+        else a[:ARG_CHARS] + "…"
+        if isinstance(a, str)
+        else _CutBytes(bytes(a[:ARG_CHARS]))
+        for a in args
+    )
+
+
+def check_limit(limit: int | None) -> int | None:
+    """The line limit as an int; a ValueError unless it is None or a whole number >= 1."""
+    if limit is None:
+        return None
+    try:
+        if isinstance(limit, bool):
+            raise TypeError
+        count = operator.index(limit)
+    except TypeError:
+        count = 0
+    if count < 1:
         raise ValueError(
             f"log_limit must be a number of lines a second (1 or more), or None: {limit!r}"
         )
+    return count
 
 
-class ConnectionLog(logging.LoggerAdapter):  # type: ignore[type-arg]
-    """``ctx.log``: prefixes lines with the connection id, and keeps one client's
-    flood from flooding the log.
+class ConnectionLog(logging.LoggerAdapter[logging.Logger]):
+    """``ctx.log``: prefixes lines with the connection id, and keeps one
+    connection's flood from flooding the log.
 
-    The tutorial's echo logs every message it receives. A client sending
+    The tutorial's echo logs every message it receives. One connection sending
     thousands of messages a second would then push every other line (other
     clients' connections, warnings) out of the log book within a second, and
     the server would spend a good part of its time writing lines nobody can
     read. So each connection writes at most ``limit`` INFO and DEBUG lines per
     second; the lines past that are counted, and the count is written as one
-    line ("[#7] 1234 more lines not logged ...") when the next second's first
-    line comes or the connection ends (:meth:`flush`). Warnings and errors are
-    never held back. ``limit=None`` writes every line.
+    more line ("[#7] 1234 more lines not logged ...") with the next INFO or
+    DEBUG line written after the second is over, or when the connection ends
+    (the app calls :meth:`flush`). Warnings and errors are never held back.
+    ``limit=None`` writes every line. The limit is per connection: many
+    connections together can still fill the book.
+
+    A str or bytes argument longer than ``ARG_CHARS`` is cut, with "…", in
+    the lines written (see :func:`cut_args`): ``ctx.log.info("got %r",
+    message)`` stays one short line for a 1 MiB message, for every handler.
+    As arguments are formatted only for lines that are written, a line held
+    back costs next to nothing.
 
     Plain ``logger.info`` builds a record and walks the call stack for the
     caller's file and line, which the kit's lines do not show. Here the line
@@ -209,7 +275,7 @@ class ConnectionLog(logging.LoggerAdapter):  # type: ignore[type-arg]
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(logger, {"conn": conn})
-        check_limit(limit)
+        limit = check_limit(limit)
         self._prefix = f"[#{conn}] "
         self.limit = limit
         self._clock = clock
@@ -262,13 +328,15 @@ class ConnectionLog(logging.LoggerAdapter):  # type: ignore[type-arg]
 
     def _next_second(self) -> None:
         self.flush()
-        self._left = self.limit  # type: ignore[assignment]
+        self._left = math.inf if self.limit is None else self.limit
         self._second_ends = self._clock() + 1.0
 
     def _write(self, level: int, msg: Any, args: Any, kwargs: dict[str, Any]) -> None:
         logger = self.logger
         if not logger.isEnabledFor(level):
             return
+        if args:
+            args = cut_args(args)
         if kwargs:
             # exc_info, stack_info, extra, stacklevel: the full logging path.
             # stacklevel counts from the caller of info/log/warning..., as with

@@ -502,3 +502,21 @@ def test_log_limit_none_logs_every_message_and_a_bad_limit_is_refused(serve):
     assert not any(HELD_BACK.search(line) for line in lines)
     with pytest.raises(ValueError, match="log_limit"):
         App("nolog", log_limit=0)
+
+
+def test_a_refused_handshake_logs_its_count_of_held_back_lines(serve):
+    """A hook's lines count against the limit too, and its refusal ends the connection."""
+    app = App("hooklog", log_limit=2)
+
+    @app.before_handshake
+    def chatty(ctx):
+        for i in range(10):
+            ctx.log.info("checking %d", i)
+        raise HandshakeRefused(403, "no")
+
+    server = serve(app)
+    with pytest.raises(InvalidStatus):
+        connect(server.url, open_timeout=5).close()
+    lines = server.logs(last=0)
+    assert sum("checking" in line for line in lines) == 2
+    assert any("9 more lines not logged" in line for line in lines), lines

@@ -9,7 +9,6 @@ import pytest
 from websockets.sync.client import connect
 
 import labkit
-from labkit.echo import preview
 from tests.support import handshake_request, read_http_head
 
 
@@ -39,13 +38,22 @@ def test_echo_handles_every_length_encoding(echo, size):
 
 
 def test_echo_logs_like_the_tutorial(echo):
-    """Each connection logs 'connection established' and each message 'received message'."""
+    """Each connection logs 'connection established' and each message 'received message'.
+
+    Messages show as Python writes them, so a newline cannot fake a log line;
+    long ones are cut after 80 characters.
+    """
     with connect(echo.url) as ws:
-        ws.send("logged")
-        ws.recv(timeout=5)
+        for message in ("logged", "two\nlines", b"\x00\xff", "x" * 1000, b"y" * 1000):
+            ws.send(message)
+            assert ws.recv(timeout=5) == message
     lines = "\n".join(echo.logs())
     assert "connection established" in lines
     assert "received message: 'logged'" in lines
+    assert "received message: 'two\\nlines'" in lines
+    assert "received message: b'\\x00\\xff'" in lines
+    assert f"received message: '{'x' * 80}…'\n" in lines
+    assert f"received message: b'{'y' * 80}'…\n" in lines
 
 
 def test_echo_closes_invalid_utf8_with_1007(echo):
@@ -61,10 +69,3 @@ def test_echo_closes_invalid_utf8_with_1007(echo):
             rest += sock.recv(16)
     assert rest[0] == 0x88  # FIN + close
     assert struct.unpack("!H", rest[2:4])[0] == 1007
-
-
-def test_preview_is_short_and_printable():
-    """Log previews cut long text and describe binary by size."""
-    assert preview("hi") == "'hi'"
-    assert preview("x" * 100).endswith("…'") and len(preview("x" * 100)) < 90
-    assert preview(b"\x00" * 7) == "<7 bytes of binary>"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import logging
 import re
 import sys
@@ -238,6 +239,38 @@ def test_lines_below_the_loggers_level_do_not_use_up_the_limit() -> None:
     assert texts("labkit.test.debug") == ["[#7] shown"]
 
 
+def test_nothing_is_written_while_info_is_off_not_even_the_count() -> None:
+    """With the logger at WARNING, neither the INFO lines nor their count appear."""
+    logger = logging.getLogger("labkit.test.infooff")
+    logger.setLevel(logging.WARNING)
+    try:
+        log = ConnectionLog(logger, 9, limit=1, clock=StepClock())
+        with bare_root():
+            for _ in range(5):
+                log.info("not logged at WARNING")
+            log.flush()
+            log.warning("shown")
+    finally:
+        logger.setLevel(logging.NOTSET)
+    assert texts("labkit.test.infooff") == ["[#9] shown"]
+
+
+def test_long_str_and_bytes_arguments_are_cut_in_every_handler() -> None:
+    logger = logging.getLogger("labkit.test.cut")
+    keep = Keep()
+    logger.addHandler(keep)
+    try:
+        log = ConnectionLog(logger, 2)
+        log.info("%s|%r|%r|%d", "s" * 100, "r" * 100, bytearray(b"b" * 100), 10**100)
+    finally:
+        logger.removeHandler(keep)
+    cut = logs.ARG_CHARS
+    expected = f"[#2] {'s' * cut}…|'{'r' * cut}…'|b'{'b' * cut}'…|{10**100}"
+    assert keep.seen[0].getMessage() == expected
+    assert texts("labkit.test.cut") == [expected]
+    assert logs.cut_args(("short", b"short", 5)) == ("short", b"short", 5)
+
+
 def test_no_limit_writes_every_line() -> None:
     log = ConnectionLog(logging.getLogger("labkit.test.nolimit"), 8, limit=None)
     with bare_root():
@@ -251,6 +284,29 @@ def test_no_limit_writes_every_line() -> None:
 def test_a_limit_that_is_not_a_count_of_lines_is_refused(limit: object) -> None:
     with pytest.raises(ValueError, match="log_limit"):
         ConnectionLog(logging.getLogger("labkit.test.bad"), 1, limit=limit)  # type: ignore[arg-type]
+
+
+def test_a_limit_may_be_any_whole_number() -> None:
+    class Lines(enum.IntEnum):
+        FEW = 3
+
+    assert logs.check_limit(Lines.FEW) == 3 and type(logs.check_limit(Lines.FEW)) is int
+    assert logs.check_limit(None) is None
+
+
+def test_a_long_traceback_keeps_its_start_and_end() -> None:
+    log = logging.getLogger("labkit.test.trace")
+    logs.install()
+    try:
+        raise ValueError("x" * 100_000)
+    except ValueError:
+        with bare_root():
+            log.exception("failed")
+    (line,) = logs.install().recent("labkit.test.trace", last=0)
+    assert "Traceback (most recent call last)" in line  # its start
+    assert "characters) …" in line
+    assert line.endswith("x" * 100)  # its end: the exception's own text
+    assert len(line) < logs.TRACE_CHARS + 200
 
 
 def test_a_long_line_is_kept_shortened_on_both_paths() -> None:

@@ -15,7 +15,7 @@ it compares in a process of its own (:mod:`labkit.bench.process`):
   writes a log line for every message; the kit's default writes at most 20
   a second per connection (:class:`labkit.logs.ConnectionLog`).
 
-Then it drives them in turns (kit, bare, koa, kit-uvloop, then again starting
+Then it drives them in turns (kit, kit-every, bare, koa, kit-uvloop, then again starting
 one further along, ``reps`` times) from ONE load-generator process that is
 neither of them. Each server gets an untimed warm-up run first (a fresh
 process runs its first seconds slower). Before each run the server that ran
@@ -56,6 +56,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
@@ -105,6 +106,7 @@ class Plan:
         echo_reps: turns per server in the echo, whose short runs vary most.
         echo_connections: closed-loop echo clients.
         echo_seconds: measured seconds per echo run.
+        echo_side_reps: side-by-side echo runs per pair (see :func:`side_by_side`).
         fanout_receivers: the receiver counts measured.
         fanout_deliveries: deliveries per run (messages = this / receivers).
         fanout_window: messages the sender keeps in flight.
@@ -116,6 +118,7 @@ class Plan:
     echo_reps: int = 9
     echo_connections: int = 16
     echo_seconds: float = 2.0
+    echo_side_reps: int = 6
     fanout_receivers: tuple[int, ...] = (10, 100, 1000)
     fanout_deliveries: int = 300_000
     fanout_window: int = 32
@@ -134,6 +137,7 @@ QUICK = Plan(
     reps=1,
     echo_reps=1,
     echo_seconds=1.0,
+    echo_side_reps=2,
     fanout_receivers=(10, 100),
     fanout_deliveries=20_000,
     join_clients=100,
@@ -404,12 +408,74 @@ def _paired_ratios(
     return {"ratios": ratios, "ratio_quartiles": quartiles}
 
 
+#: Echo pairs also run side by side: (numerator, denominator) labels. The
+#: last is the control: two bare servers, whose ratio shows the method's own error.
+_SIDE_BY_SIDE = (
+    ("kit", "bare"),
+    ("kit-every", "bare"),
+    ("kit-uvloop", "kit"),
+    ("bare-twin", "bare"),
+)
+
+
+def side_by_side(
+    load: LoadGen,
+    a: ServerProcess,
+    b: ServerProcess,
+    options: Mapping[str, Any],
+    reps: int,
+) -> dict[str, Any]:
+    """The echo rate of ``a`` over ``b`` with both driven at the same time.
+
+    Both servers are pinned to the same processor, so they share it while two
+    load generators (on the other processors) drive them at once: whatever the
+    machine does meanwhile slows both alike, and the ratio of their rates is
+    the inverse ratio of their costs per round trip. Taken one after the
+    other, runs on this host move by 20% either way; side by side, a bare
+    server against its twin measured 0.97 to 1.00. The load generator started
+    first gains about 1%, so the order alternates run by run.
+    """
+    ratios: list[float] = []
+
+    def drive(server: ServerProcess, rates: dict[int, Any]) -> None:
+        try:
+            rates[id(server)] = load.run("echo", server.url, options)["rate"]
+        except BaseException as exc:  # raised again below, in the suite's thread
+            rates[id(server)] = exc
+
+    for rep in range(reps):
+        first, second = (a, b) if rep % 2 == 0 else (b, a)
+        rates: dict[int, Any] = {}
+        threads = [threading.Thread(target=drive, args=(s, rates)) for s in (first, second)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for outcome in rates.values():
+            if isinstance(outcome, BaseException):
+                raise outcome
+        if rates.get(id(a)) and rates.get(id(b)):
+            ratios.append(rates[id(a)] / rates[id(b)])
+        a.wait_quiet()
+        b.wait_quiet()
+    result: dict[str, Any] = {"runs": ratios, "ratio": None, "quartiles": None}
+    if ratios:
+        result["ratio"] = statistics.median(ratios)
+        if len(ratios) > 1:
+            low, _, high = statistics.quantiles(ratios, n=4, method="inclusive")
+            result["quartiles"] = [low, high]
+    return result
+
+
 # --- scenarios ------------------------------------------------------------------------
 
 
 def scenario_echo(plan: Plan, load: LoadGen, targets: list[Target], say: Say) -> dict[str, Any]:
-    """Closed-loop echo against every target, in turns."""
-    servers = start_all(targets)
+    """Closed-loop echo against every target, in turns, then pairs side by side."""
+    bare = next((t for t in targets if t.label == "bare"), None)
+    twin = [replace(bare, label="bare-twin")] if bare is not None else []
+    servers = start_all([*targets, *twin])
+    by_label = {s.target.label: s for s in servers}
     try:
         options = {"connections": plan.echo_connections, "duration": plan.echo_seconds}
 
@@ -419,7 +485,16 @@ def scenario_echo(plan: Plan, load: LoadGen, targets: list[Target], say: Say) ->
         def warm(server: ServerProcess) -> None:
             load.run("echo", server.url, {**options, "duration": min(1.0, plan.echo_seconds)})
 
-        runs = _measure(servers, plan.echo_reps, run, say, "echo", warm)
+        solo = [s for s in servers if s.target.label != "bare-twin"]
+        runs = _measure(solo, plan.echo_reps, run, say, "echo", warm)
+        if twin:
+            warm(by_label["bare-twin"])
+        sides: dict[str, Any] = {}
+        for a, b in _SIDE_BY_SIDE:
+            if a in by_label and b in by_label and plan.echo_side_reps:
+                side = side_by_side(load, by_label[a], by_label[b], options, plan.echo_side_reps)
+                sides[f"{a}/{b}"] = side
+                say(f"  echo side by side {a}/{b}: {_fmt(side['ratio'], 'x')} {side['runs']}")
     finally:
         for server in servers:
             server.stop()
@@ -427,6 +502,7 @@ def scenario_echo(plan: Plan, load: LoadGen, targets: list[Target], say: Say) ->
         "runs": runs,
         "median": _medians(runs, EchoResult),
         **_paired_ratios(runs, "rate"),
+        "side_by_side": sides,
     }
 
 
@@ -579,6 +655,7 @@ def run_suite(options: SuiteOptions, say: Say = print) -> dict[str, Any]:
     }
     say(
         f"load generator: {load.name}; servers: kit, bare"
+        + (", kit-every (echo)" if "echo" in options.scenarios else "")
         + (", koa" if koa else "")
         + (", kit-uvloop" if uvloop else "")
     )
@@ -598,11 +675,17 @@ def headline(report: Mapping[str, Any]) -> dict[str, Any]:
     scenarios = report.get("scenarios", {})
     out: dict[str, Any] = {}
     if "echo" in scenarios:
-        out["echo kit/bare (target >= 0.9)"] = scenarios["echo"]["ratios"].get("kit/bare")
-        out["echo kit-every/bare (every message logged)"] = scenarios["echo"]["ratios"].get(
-            "kit-every/bare"
-        )
-        out["echo kit-uvloop/kit"] = scenarios["echo"]["ratios"].get("kit-uvloop/kit")
+        echo = scenarios["echo"]
+        sides = echo.get("side_by_side", {})
+
+        def side(pair: str) -> float | None:
+            return sides.get(pair, {}).get("ratio")
+
+        out["echo kit/bare side by side (target >= 0.9)"] = side("kit/bare")
+        out["echo kit/bare in turns"] = echo["ratios"].get("kit/bare")
+        out["echo kit-every/bare side by side (every message logged)"] = side("kit-every/bare")
+        out["echo bare-twin/bare side by side (the method's error)"] = side("bare-twin/bare")
+        out["echo kit-uvloop/kit side by side"] = side("kit-uvloop/kit")
     if "fanout" in scenarios:
         sizes = scenarios["fanout"]["receivers"]
         largest = max(sizes, key=int)
@@ -691,6 +774,13 @@ def summary_table(report: Mapping[str, Any]) -> str:
         for row in rows
     ]
     lines.insert(1, "-" * len(lines[0]))
+    sides = scenarios.get("echo", {}).get("side_by_side", {})
+    if sides:
+        lines.append("")
+        lines.append(
+            "echo side by side (both at once on one processor): "
+            + ", ".join(f"{pair} {_fmt(side['ratio'], 'x')}" for pair, side in sides.items())
+        )
     return "\n".join(lines)
 
 

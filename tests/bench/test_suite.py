@@ -22,6 +22,7 @@ TINY = Plan(
     reps=1,
     echo_reps=1,
     echo_seconds=0.2,
+    echo_side_reps=1,
     fanout_receivers=(3,),
     fanout_deliveries=60,
     join_clients=5,
@@ -102,9 +103,17 @@ def test_echo_scenario_warms_up_pins_and_pairs(tmp_path: Path) -> None:
     assert os.sched_getaffinity(0) == before  # the suite gave its processors back
     echo = report["scenarios"]["echo"]
     labels = ("kit", "kit-every", "bare")
+    assert set(echo["runs"]) == set(labels)  # the twin runs only side by side
     assert [len(echo["runs"][label]) for label in labels] == [TINY.echo_reps] * 3
     assert echo["ratios"]["kit-every/bare"] > 0
     assert "kit-every" in summary_table(report)
+    sides = echo["side_by_side"]
+    assert set(sides) == {"kit/bare", "kit-every/bare", "bare-twin/bare"}
+    for side in sides.values():
+        assert len(side["runs"]) == TINY.echo_side_reps
+        assert side["ratio"] == pytest.approx(sorted(side["runs"])[len(side["runs"]) // 2])
+        assert side["ratio"] > 0
+    assert "echo side by side" in summary_table(report)
     assert echo["ratios"]["kit/bare"] == pytest.approx(
         echo["runs"]["kit"][0]["rate"] / echo["runs"]["bare"][0]["rate"]
     )

@@ -190,7 +190,7 @@ def test_an_echo_flood_does_not_push_other_lines_out_of_the_log(serve, figures) 
     """5000 messages at once to the tutorial's echo (which logs each one, as the
     original does): all are echoed; the log keeps the quiet client's line, and
     the flood is written up to the line limit and counted past it."""
-    app = echo_app()
+    app = echo_app("echo-flood")  # a logger of its own: other tests' echo lines stay out
     handle = serve(app)
     flood_size = 5000
     assert flood_size > 2 * KEEP  # unlimited, the flood would fill the whole log twice over
