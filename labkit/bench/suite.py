@@ -494,7 +494,8 @@ def scenario_echo(plan: Plan, load: LoadGen, targets: list[Target], say: Say) ->
             if a in by_label and b in by_label and plan.echo_side_reps:
                 side = side_by_side(load, by_label[a], by_label[b], options, plan.echo_side_reps)
                 sides[f"{a}/{b}"] = side
-                say(f"  echo side by side {a}/{b}: {_fmt(side['ratio'], 'x')} {side['runs']}")
+                runs_text = ", ".join(f"{r:.3f}" for r in side["runs"])
+                say(f"  echo side by side {a}/{b}: {_fmt(side['ratio'], 'x')} ({runs_text})")
     finally:
         for server in servers:
             server.stop()

@@ -8,12 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from labkit.bench.process import Target, start_all
 from labkit.bench.suite import (
+    BenchError,
     Plan,
     SuiteOptions,
     _paired_ratios,
+    find_loadgen,
     placement,
     run_suite,
+    side_by_side,
     summary_table,
     write_results,
 )
@@ -119,3 +123,15 @@ def test_echo_scenario_warms_up_pins_and_pairs(tmp_path: Path) -> None:
     )
     if report["placement"] is not None:
         assert any("pinned" in line for line in lines)
+
+
+def test_side_by_side_raises_what_a_load_generator_ran_into() -> None:
+    """A failed run on either side is an error, never a ratio quietly left out."""
+    load = find_loadgen("node", lambda line: None)
+    up, down = start_all([Target.python(label, "bare-echo") for label in ("up", "down")])
+    try:
+        down.stop()
+        with pytest.raises(BenchError):
+            side_by_side(load, up, down, {"connections": 2, "duration": 0.2}, reps=1)
+    finally:
+        up.stop()
