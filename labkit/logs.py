@@ -202,22 +202,25 @@ class _CutBytes:
     __str__ = __repr__
 
 
+_CUT = (str, bytes, bytearray)
+
+
 def cut_args(args: tuple[Any, ...]) -> tuple[Any, ...]:
     """``args`` with each str or bytes longer than ``ARG_CHARS`` cut to that, plus "…".
 
     A cut str is still a str ("%s" shows ``abc…``, "%r" ``'abc…'``); cut bytes
-    show as ``b'abc'…`` either way.
+    show as ``b'abc'…`` either way. Other arguments (a dict for ``%(name)s``
+    included) are left as they are.
     """
-    if not any(isinstance(a, str | bytes | bytearray) and len(a) > ARG_CHARS for a in args):
-        return args
-    return tuple(
-        a
-        if not isinstance(a, str | bytes | bytearray) or len(a) <= ARG_CHARS
-        else a[:ARG_CHARS] + "…"
-        if isinstance(a, str)
-        else _CutBytes(bytes(a[:ARG_CHARS]))
-        for a in args
-    )
+    cut: list[Any] | None = None
+    for i, arg in enumerate(args):
+        if isinstance(arg, _CUT) and len(arg) > ARG_CHARS:
+            if cut is None:
+                cut = list(args)
+            cut[i] = (
+                arg[:ARG_CHARS] + "…" if isinstance(arg, str) else _CutBytes(bytes(arg[:ARG_CHARS]))
+            )
+    return args if cut is None else tuple(cut)
 
 
 def check_limit(limit: int | None) -> int | None:
@@ -251,7 +254,9 @@ class ConnectionLog(logging.LoggerAdapter[logging.Logger]):
     DEBUG line written after the second is over, or when the connection ends
     (the app calls :meth:`flush`). Warnings and errors are never held back.
     ``limit=None`` writes every line. The limit is per connection: many
-    connections together can still fill the book.
+    connections together can still fill the book. (``info`` does not look at
+    the logger's level before counting, to stay cheap: with INFO switched off
+    the held-back lines are counted, but neither they nor the count appear.)
 
     A str or bytes argument longer than ``ARG_CHARS`` is cut, with "…", in
     the lines written (see :func:`cut_args`): ``ctx.log.info("got %r",
@@ -282,18 +287,22 @@ class ConnectionLog(logging.LoggerAdapter[logging.Logger]):
         #: Lines still allowed in this second (infinite without a limit);
         #: 0 at first, so the first line opens the first second.
         self._left: float = 0 if limit is not None else math.inf
-        self._second_ends = 0.0
+        #: When this second ends (never, without a limit).
+        self._second_ends = 0.0 if limit is not None else math.inf
         self._hidden = 0
 
     def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
         return f"{self._prefix}{msg}", kwargs
 
     def info(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        # The held-back path, the hot one in a flood, is kept to a few steps.
+        clock = self._clock  # (a plain load: self._clock() would look in the class first)
         if self._left <= 0:  # this second's lines are used up (or none was written yet)
-            clock = self._clock  # (a plain load: self._clock() would look in the class first)
             if clock() < self._second_ends:
                 self._hidden += 1
                 return
+            self._next_second()
+        elif clock() >= self._second_ends:  # lines left, but from a second that is over
             self._next_second()
         self._left -= 1
         self._write(logging.INFO, msg, args, kwargs)
@@ -301,10 +310,9 @@ class ConnectionLog(logging.LoggerAdapter[logging.Logger]):
     def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
         if level < logging.WARNING:  # held back in a flood; warnings never are
             if not self.logger.isEnabledFor(level):
-                return  # (and not counted: it would not be logged anyway)
-            if self._left <= 0:
-                clock = self._clock
-                if clock() < self._second_ends:
+                return  # (a DEBUG line at INFO, say: neither written nor counted)
+            if self._left <= 0 or self._clock() >= self._second_ends:
+                if self._clock() < self._second_ends:
                     self._hidden += 1
                     return
                 self._next_second()

@@ -47,13 +47,14 @@ def test_echo_logs_like_the_tutorial(echo):
         for message in ("logged", "two\nlines", b"\x00\xff", "x" * 1000, b"y" * 1000):
             ws.send(message)
             assert ws.recv(timeout=5) == message
-    lines = "\n".join(echo.logs())
-    assert "connection established" in lines
-    assert "received message: 'logged'" in lines
-    assert "received message: 'two\\nlines'" in lines
-    assert "received message: b'\\x00\\xff'" in lines
-    assert f"received message: '{'x' * 80}…'\n" in lines
-    assert f"received message: b'{'y' * 80}'…\n" in lines
+    lines = echo.logs()
+    messages = [line.split(": ", 1)[1].split("] ", 1)[-1] for line in lines]
+    assert "connection established" in messages
+    assert "received message: 'logged'" in messages
+    assert "received message: 'two\\nlines'" in messages
+    assert "received message: b'\\x00\\xff'" in messages
+    assert f"received message: '{'x' * 80}…'" in messages
+    assert f"received message: b'{'y' * 80}'…" in messages
 
 
 def test_echo_closes_invalid_utf8_with_1007(echo):

@@ -209,6 +209,28 @@ def test_a_connection_writes_at_most_its_limit_of_lines_a_second() -> None:
     ]
 
 
+def test_lines_left_over_from_a_past_second_are_not_spent_in_a_later_one() -> None:
+    """One line, a pause, then a burst: the burst gets one second's lines, not more."""
+    clock = StepClock()
+    log = ConnectionLog(logging.getLogger("labkit.test.stale"), 3, limit=3, clock=clock)
+    with bare_root():
+        log.info("early")
+        clock.now += 1.5
+        for i in range(5):  # through info() and log() alike
+            if i % 2:
+                log.log(logging.INFO, "burst %d", i)
+            else:
+                log.info("burst %d", i)
+        assert log.flush() == 2
+    assert texts("labkit.test.stale") == [
+        "[#3] early",
+        "[#3] burst 0",
+        "[#3] burst 1",
+        "[#3] burst 2",
+        "[#3] 2 more lines not logged: over 3 a second (App's log_limit)",
+    ]
+
+
 def test_flush_writes_the_count_once_and_warnings_are_never_held_back() -> None:
     clock = StepClock()
     log = ConnectionLog(logging.getLogger("labkit.test.flush"), 6, limit=1, clock=clock)

@@ -23,7 +23,10 @@ last must be quiet (no CPU used), so nobody pays for another's clean-up.
 
 Each ratio is the median of the turn-by-turn ratios (turn ``i`` of one server
 against turn ``i`` of the other, run seconds apart), reported with their
-quartiles; the table's figures are each server's median run. On a shared
+quartiles; the table's figures are each server's median run. The echo, whose
+servers differ by a few percent, also runs its pairs concurrently (both
+servers at once on one processor, see :func:`concurrent_run`), with a bare
+server against its twin as the control. On a shared
 host a single run moves by 20% either way, so pairing the turns cancels what
 the machine was doing at the time. With two or more processors, the servers
 are pinned to one and the load generator to the others (:class:`Placement`),
@@ -106,7 +109,7 @@ class Plan:
         echo_reps: turns per server in the echo, whose short runs vary most.
         echo_connections: closed-loop echo clients.
         echo_seconds: measured seconds per echo run.
-        echo_side_reps: side-by-side echo runs per pair (see :func:`side_by_side`).
+        echo_concurrent_reps: concurrent echo runs per pair (see :func:`concurrent_run`).
         fanout_receivers: the receiver counts measured.
         fanout_deliveries: deliveries per run (messages = this / receivers).
         fanout_window: messages the sender keeps in flight.
@@ -118,7 +121,7 @@ class Plan:
     echo_reps: int = 9
     echo_connections: int = 16
     echo_seconds: float = 2.0
-    echo_side_reps: int = 6
+    echo_concurrent_reps: int = 6
     fanout_receivers: tuple[int, ...] = (10, 100, 1000)
     fanout_deliveries: int = 300_000
     fanout_window: int = 32
@@ -137,7 +140,7 @@ QUICK = Plan(
     reps=1,
     echo_reps=1,
     echo_seconds=1.0,
-    echo_side_reps=2,
+    echo_concurrent_reps=2,
     fanout_receivers=(10, 100),
     fanout_deliveries=20_000,
     join_clients=100,
@@ -408,9 +411,9 @@ def _paired_ratios(
     return {"ratios": ratios, "ratio_quartiles": quartiles}
 
 
-#: Echo pairs also run side by side: (numerator, denominator) labels. The
+#: Echo pairs also run concurrently: (numerator, denominator) labels. The
 #: last is the control: two bare servers, whose ratio shows the method's own error.
-_SIDE_BY_SIDE = (
+_CONCURRENT = (
     ("kit", "bare"),
     ("kit-every", "bare"),
     ("kit-uvloop", "kit"),
@@ -418,60 +421,91 @@ _SIDE_BY_SIDE = (
 )
 
 
-def side_by_side(
+def concurrent_run(
     load: LoadGen,
     a: ServerProcess,
     b: ServerProcess,
     options: Mapping[str, Any],
-    reps: int,
+    a_first: bool = True,
 ) -> dict[str, Any]:
-    """The echo rate of ``a`` over ``b`` with both driven at the same time.
+    """One echo run of ``a`` and ``b`` at the same time; the rate of ``a`` over ``b``.
 
     Both servers are pinned to the same processor, so they share it while two
     load generators (on the other processors) drive them at once: whatever the
     machine does meanwhile slows both alike, and the ratio of their rates is
-    the inverse ratio of their costs per round trip. Taken one after the
-    other, runs on this host move by 20% either way; side by side, a bare
-    server against its twin measured 0.97 to 1.00. The load generator started
-    first gains about 1%, so the order alternates run by run.
+    the inverse ratio of their costs per round trip, as long as both stay
+    busy (each result's ``server_cpu`` is its share of that processor; about
+    half each means neither sat idle). The two load generators start a few
+    milliseconds apart; callers alternate ``a_first`` to cancel that.
     """
-    ratios: list[float] = []
+    results: dict[str, Any] = {}
 
-    def drive(server: ServerProcess, rates: dict[int, Any]) -> None:
+    def drive(server: ServerProcess) -> None:
         try:
-            rates[id(server)] = load.run("echo", server.url, options)["rate"]
+            results[server.target.label] = load.run(
+                "echo", server.url, {**options, **_cpu_options(server)}
+            )
         except BaseException as exc:  # raised again below, in the suite's thread
-            rates[id(server)] = exc
+            results[server.target.label] = exc
 
-    for rep in range(reps):
-        first, second = (a, b) if rep % 2 == 0 else (b, a)
-        rates: dict[int, Any] = {}
-        threads = [threading.Thread(target=drive, args=(s, rates)) for s in (first, second)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        for outcome in rates.values():
-            if isinstance(outcome, BaseException):
-                raise outcome
-        if rates.get(id(a)) and rates.get(id(b)):
-            ratios.append(rates[id(a)] / rates[id(b)])
-        a.wait_quiet()
-        b.wait_quiet()
-    result: dict[str, Any] = {"runs": ratios, "ratio": None, "quartiles": None}
-    if ratios:
-        result["ratio"] = statistics.median(ratios)
-        if len(ratios) > 1:
-            low, _, high = statistics.quantiles(ratios, n=4, method="inclusive")
-            result["quartiles"] = [low, high]
-    return result
+    order = (a, b) if a_first else (b, a)
+    threads = [threading.Thread(target=drive, args=(server,)) for server in order]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for outcome in results.values():
+        if isinstance(outcome, BaseException):
+            raise outcome
+    first, second = (results[s.target.label] for s in (a, b))
+    if not first.get("rate") or not second.get("rate"):
+        raise BenchError(
+            f"no round trips in a concurrent run of {a.target.label} and {b.target.label}"
+        )
+    a.wait_quiet()
+    b.wait_quiet()
+    return {
+        "first": order[0].target.label,
+        "ratio": first["rate"] / second["rate"],
+        a.target.label: first,
+        b.target.label: second,
+    }
+
+
+def _summarise_concurrent(runs: list[dict[str, Any]], a: str, b: str) -> dict[str, Any]:
+    ratios = [run["ratio"] for run in runs]
+    low, high = (
+        statistics.quantiles(ratios, n=4, method="inclusive")[::2]
+        if len(ratios) > 1
+        else (ratios[0], ratios[0])
+    )
+    shares = {
+        label: statistics.median(run[label].get("server_cpu") or 0.0 for run in runs)
+        for label in (a, b)
+    }
+    # Round trips per second of the server's own CPU time: a server that sat
+    # idle part of a run (the cheaper one can, its share then going to the
+    # other) is not credited for that. None when the shares were not measured.
+    per_cpu = [
+        (run[a]["rate"] / run[a]["server_cpu"]) / (run[b]["rate"] / run[b]["server_cpu"])
+        for run in runs
+        if run[a].get("server_cpu") and run[b].get("server_cpu")
+    ]
+    return {
+        "ratio": statistics.median(ratios),
+        "quartiles": [low, high],
+        "range": [min(ratios), max(ratios)],
+        "server_cpu": shares,
+        "per_cpu_ratio": statistics.median(per_cpu) if per_cpu else None,
+        "runs": runs,
+    }
 
 
 # --- scenarios ------------------------------------------------------------------------
 
 
 def scenario_echo(plan: Plan, load: LoadGen, targets: list[Target], say: Say) -> dict[str, Any]:
-    """Closed-loop echo against every target, in turns, then pairs side by side."""
+    """Closed-loop echo against every target, in turns, then pairs concurrently."""
     bare = next((t for t in targets if t.label == "bare"), None)
     twin = [replace(bare, label="bare-twin")] if bare is not None else []
     servers = start_all([*targets, *twin])
@@ -487,15 +521,28 @@ def scenario_echo(plan: Plan, load: LoadGen, targets: list[Target], say: Say) ->
 
         solo = [s for s in servers if s.target.label != "bare-twin"]
         runs = _measure(solo, plan.echo_reps, run, say, "echo", warm)
-        if twin:
+        concurrent: dict[str, Any] = {}
+        pairs = [(a, b) for a, b in _CONCURRENT if a in by_label and b in by_label]
+        pinned = all(s.target.cpus for s in servers)
+        if not plan.echo_concurrent_reps or not pairs:
+            pass
+        elif not pinned or load.name != "node":
+            why = "servers not pinned" if not pinned else "the Python load generator"
+            concurrent["skipped"] = f"{why}: concurrent runs need both (see --no-pin, --loadgen)"
+            say(f"  echo concurrent runs skipped: {concurrent['skipped']}")
+        else:
             warm(by_label["bare-twin"])
-        sides: dict[str, Any] = {}
-        for a, b in _SIDE_BY_SIDE:
-            if a in by_label and b in by_label and plan.echo_side_reps:
-                side = side_by_side(load, by_label[a], by_label[b], options, plan.echo_side_reps)
-                sides[f"{a}/{b}"] = side
-                runs_text = ", ".join(f"{r:.3f}" for r in side["runs"])
-                say(f"  echo side by side {a}/{b}: {_fmt(side['ratio'], 'x')} ({runs_text})")
+            by_label["bare-twin"].wait_quiet()
+            done: dict[str, list[dict[str, Any]]] = {f"{a}/{b}": [] for a, b in pairs}
+            for rep in range(plan.echo_concurrent_reps):  # pairs interleaved, turn by turn
+                for a, b in pairs:
+                    run_ = concurrent_run(
+                        load, by_label[a], by_label[b], options, a_first=rep % 2 == 0
+                    )
+                    done[f"{a}/{b}"].append(run_)
+                    say(f"  echo concurrent {a}/{b} run {rep + 1}: {run_['ratio']:.3f}")
+            for a, b in pairs:
+                concurrent[f"{a}/{b}"] = _summarise_concurrent(done[f"{a}/{b}"], a, b)
     finally:
         for server in servers:
             server.stop()
@@ -503,7 +550,7 @@ def scenario_echo(plan: Plan, load: LoadGen, targets: list[Target], say: Say) ->
         "runs": runs,
         "median": _medians(runs, EchoResult),
         **_paired_ratios(runs, "rate"),
-        "side_by_side": sides,
+        "concurrent": concurrent,
     }
 
 
@@ -677,16 +724,19 @@ def headline(report: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "echo" in scenarios:
         echo = scenarios["echo"]
-        sides = echo.get("side_by_side", {})
+        concurrent = echo.get("concurrent", {})
 
-        def side(pair: str) -> float | None:
-            return sides.get(pair, {}).get("ratio")
+        def at_once(pair: str) -> float | None:
+            return concurrent.get(pair, {}).get("ratio")
 
-        out["echo kit/bare side by side (target >= 0.9)"] = side("kit/bare")
+        out["echo kit/bare concurrent (target >= 0.9)"] = at_once("kit/bare")
+        out["echo kit/bare concurrent, per server CPU second"] = concurrent.get("kit/bare", {}).get(
+            "per_cpu_ratio"
+        )
         out["echo kit/bare in turns"] = echo["ratios"].get("kit/bare")
-        out["echo kit-every/bare side by side (every message logged)"] = side("kit-every/bare")
-        out["echo bare-twin/bare side by side (the method's error)"] = side("bare-twin/bare")
-        out["echo kit-uvloop/kit side by side"] = side("kit-uvloop/kit")
+        out["echo kit-every/bare concurrent (every message logged)"] = at_once("kit-every/bare")
+        out["echo bare-twin/bare concurrent (the method's error)"] = at_once("bare-twin/bare")
+        out["echo kit-uvloop/kit concurrent"] = at_once("kit-uvloop/kit")
     if "fanout" in scenarios:
         sizes = scenarios["fanout"]["receivers"]
         largest = max(sizes, key=int)
@@ -775,12 +825,17 @@ def summary_table(report: Mapping[str, Any]) -> str:
         for row in rows
     ]
     lines.insert(1, "-" * len(lines[0]))
-    sides = scenarios.get("echo", {}).get("side_by_side", {})
-    if sides:
+    concurrent = scenarios.get("echo", {}).get("concurrent", {})
+    pairs = {pair: c for pair, c in concurrent.items() if pair != "skipped"}
+    if pairs:
         lines.append("")
+        lines.append("(kit/bare, kit/koa, uvloop/kit: medians of the turn-by-turn ratios)")
         lines.append(
-            "echo side by side (both at once on one processor): "
-            + ", ".join(f"{pair} {_fmt(side['ratio'], 'x')}" for pair, side in sides.items())
+            "echo concurrent (both at once on one processor), median [range]: "
+            + ", ".join(
+                f"{pair} {_fmt(c['ratio'], 'x')} [{c['range'][0]:.2f}-{c['range'][1]:.2f}]"
+                for pair, c in pairs.items()
+            )
         )
     return "\n".join(lines)
 

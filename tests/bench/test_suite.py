@@ -14,10 +14,10 @@ from labkit.bench.suite import (
     Plan,
     SuiteOptions,
     _paired_ratios,
+    concurrent_run,
     find_loadgen,
     placement,
     run_suite,
-    side_by_side,
     summary_table,
     write_results,
 )
@@ -26,7 +26,7 @@ TINY = Plan(
     reps=1,
     echo_reps=1,
     echo_seconds=0.2,
-    echo_side_reps=1,
+    echo_concurrent_reps=2,
     fanout_receivers=(3,),
     fanout_deliveries=60,
     join_clients=5,
@@ -107,31 +107,39 @@ def test_echo_scenario_warms_up_pins_and_pairs(tmp_path: Path) -> None:
     assert os.sched_getaffinity(0) == before  # the suite gave its processors back
     echo = report["scenarios"]["echo"]
     labels = ("kit", "kit-every", "bare")
-    assert set(echo["runs"]) == set(labels)  # the twin runs only side by side
+    assert set(echo["runs"]) == set(labels)  # the twin runs only concurrently
     assert [len(echo["runs"][label]) for label in labels] == [TINY.echo_reps] * 3
     assert echo["ratios"]["kit-every/bare"] > 0
     assert "kit-every" in summary_table(report)
-    sides = echo["side_by_side"]
-    assert set(sides) == {"kit/bare", "kit-every/bare", "bare-twin/bare"}
-    for side in sides.values():
-        assert len(side["runs"]) == TINY.echo_side_reps
-        assert side["ratio"] == pytest.approx(sorted(side["runs"])[len(side["runs"]) // 2])
-        assert side["ratio"] > 0
-    assert "echo side by side" in summary_table(report)
-    assert echo["ratios"]["kit/bare"] == pytest.approx(
-        echo["runs"]["kit"][0]["rate"] / echo["runs"]["bare"][0]["rate"]
-    )
+    concurrent = echo["concurrent"]
+    if report["placement"] is None or report["loadgen"] != "node":
+        assert "skipped" in concurrent
+        return
+    assert set(concurrent) == {"kit/bare", "kit-every/bare", "bare-twin/bare"}
+    for pair, c in concurrent.items():
+        a, b = pair.split("/")
+        runs = c["runs"]
+        assert [run["first"] for run in runs] == [a, b]  # the order alternates
+        assert [run["ratio"] for run in runs] == [
+            pytest.approx(run[a]["rate"] / run[b]["rate"]) for run in runs
+        ]
+        assert c["ratio"] == pytest.approx((runs[0]["ratio"] + runs[1]["ratio"]) / 2)
+        assert c["range"] == [min(r["ratio"] for r in runs), max(r["ratio"] for r in runs)]
+        assert all(0 < share <= 1.05 for share in c["server_cpu"].values())
+        assert c["per_cpu_ratio"] > 0
+    assert "echo concurrent" in summary_table(report)
     if report["placement"] is not None:
         assert any("pinned" in line for line in lines)
 
 
-def test_side_by_side_raises_what_a_load_generator_ran_into() -> None:
+def test_a_concurrent_run_raises_what_a_load_generator_ran_into() -> None:
     """A failed run on either side is an error, never a ratio quietly left out."""
     load = find_loadgen("node", lambda line: None)
     up, down = start_all([Target.python(label, "bare-echo") for label in ("up", "down")])
     try:
         down.stop()
-        with pytest.raises(BenchError):
-            side_by_side(load, up, down, {"connections": 2, "duration": 0.2}, reps=1)
+        for a, b in ((up, down), (down, up)):
+            with pytest.raises(BenchError):
+                concurrent_run(load, a, b, {"connections": 2, "duration": 0.2})
     finally:
         up.stop()
