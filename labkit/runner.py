@@ -52,6 +52,7 @@ __all__ = [
     "ServerHandle",
     "kit_loop",
     "on_kit_loop",
+    "refuse_on_kit_loop",
     "run_sync",
     "running",
     "start",
@@ -148,6 +149,19 @@ def on_kit_loop() -> bool:
     return _thread is not None and threading.current_thread() is _thread
 
 
+def refuse_on_kit_loop(why: str) -> None:
+    """The one guard of every blocking call: refuse it on the kit's own loop thread.
+
+    A blocking wait there (inside a middleware or a client callback) would stop
+    the very loop that has to deliver what it waits for, and hang forever.
+
+    Raises:
+        KitLoopError: with ``why``, when called from the kit's loop thread.
+    """
+    if on_kit_loop():
+        raise KitLoopError(why)
+
+
 def run_sync(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
     """Run ``coro`` on the kit's loop from any other thread and return its result.
 
@@ -158,10 +172,10 @@ def run_sync(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
     """
     if on_kit_loop():
         coro.close()
-        raise KitLoopError(
-            "this blocking call cannot run on the kit's own event loop "
-            "(inside a middleware or a client callback); use the async form instead"
-        )
+    refuse_on_kit_loop(
+        "this blocking call cannot run on the kit's own event loop "
+        "(inside a middleware or a client callback); use the async form instead"
+    )
     future = asyncio.run_coroutine_threadsafe(coro, kit_loop())
     try:
         return future.result(timeout)
@@ -227,11 +241,10 @@ class ServerHandle:
         Every open connection gets a close frame with 1001 "going away"
         (RFC 6455, section 7.4.1). Calling it again does nothing.
         """
-        if on_kit_loop():
-            raise KitLoopError(
-                "stop() waits for the server to close, which cannot happen on the kit's "
-                "own event loop; call it from a cell, or await the server's close instead"
-            )
+        refuse_on_kit_loop(
+            "stop() waits for the server to close, which cannot happen on the kit's "
+            "own event loop; call it from a cell, or await the server's close instead"
+        )
         with _lock:
             listening, self._listening = self._listening, None
             if _handles.get(self.name) is self:
