@@ -18,12 +18,9 @@ from scratch on it) and ``labkit.inspector`` (a wire tap).
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import errors, logs
-from .app import App, Context, HttpResponse
-from .client import CloseEvent, Event, MessageEvent, ReadyState, WebSocket
-from .echo import echo_app
+from . import errors
 from .errors import (
     HandshakeRefused,
     InvalidAccessError,
@@ -32,7 +29,14 @@ from .errors import (
     PortInUseError,
     ProtocolError,
 )
-from .runner import ServerHandle, running, start, stop_all
+
+if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers
+    from .app import App, Context, HttpResponse
+    from .chat import chat_app
+    from .client import CloseEvent, Event, MessageEvent, ReadyState, WebSocket
+    from .echo import echo_app
+    from .runner import ServerHandle, running, start, stop_all
+    from .widgets import ChatPanel, side_by_side
 
 __all__ = [
     "App",
@@ -63,20 +67,52 @@ __all__ = [
 
 __version__ = "0.1.0"
 
-logs.install()
-
+# Every name that needs asyncio, websockets or ipywidgets loads on first use,
+# so ``import labkit.protocol`` (RFC 6455 with no I/O) stays light, and nothing
+# touches logging until a server starts (labkit.runner.start installs the book).
 _LAZY = {
+    "App": ("labkit.app", "App"),
+    "Context": ("labkit.app", "Context"),
+    "HttpResponse": ("labkit.app", "HttpResponse"),
+    "CloseEvent": ("labkit.client", "CloseEvent"),
+    "Event": ("labkit.client", "Event"),
+    "MessageEvent": ("labkit.client", "MessageEvent"),
+    "ReadyState": ("labkit.client", "ReadyState"),
+    "WebSocket": ("labkit.client", "WebSocket"),
+    "echo_app": ("labkit.echo", "echo_app"),
+    "ServerHandle": ("labkit.runner", "ServerHandle"),
+    "running": ("labkit.runner", "running"),
+    "start": ("labkit.runner", "start"),
+    "stop_all": ("labkit.runner", "stop_all"),
     "chat_app": ("labkit.chat", "chat_app"),
     "ChatPanel": ("labkit.widgets", "ChatPanel"),
     "side_by_side": ("labkit.widgets", "side_by_side"),
 }
-_SUBMODULES = {"protocol", "raw", "inspector", "chat", "widgets", "exercises", "bench", "runner"}
+_SUBMODULES = {
+    "app",
+    "chat",
+    "client",
+    "exercises",
+    "inspector",
+    "loadtest",
+    "logs",
+    "protocol",
+    "raw",
+    "runner",
+    "widgets",
+}
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         module, attr = _LAZY[name]
-        return getattr(importlib.import_module(module), attr)
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value  # later look-ups skip this function
+        return value
     if name in _SUBMODULES:
         return importlib.import_module(f"labkit.{name}")
     raise AttributeError(f"module 'labkit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__) | _SUBMODULES)

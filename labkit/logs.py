@@ -22,6 +22,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from .internals import only_handler
+
 __all__ = [
     "ARG_CHARS",
     "LINE_CHARS",
@@ -151,22 +153,7 @@ def write_fast(logger: logging.Logger, level: int, msg: str, args: tuple[object,
     enabled.
     """
     book = _book
-    if book is None or level < book.level or book.filters:
-        return False
-    found = False
-    node: logging.Logger | None = logger
-    while node is not None:
-        if node.filters:
-            return False
-        for handler in node.handlers:
-            if handler is book:
-                found = True
-            elif level >= handler.level:
-                return False
-        if not node.propagate:
-            break
-        node = node.parent
-    if not found:
+    if book is None or not only_handler(logger, level, book):
         return False
     try:
         message = msg % args if args else msg

@@ -44,7 +44,7 @@ from collections.abc import Coroutine, Iterable
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from .errors import KitLoopError, PortInUseError, ServerError
-from .logs import recent
+from .logs import install, recent
 
 __all__ = [
     "Listening",
@@ -305,6 +305,7 @@ def start(
             f"labkit.start() needs an app such as labkit.echo_app(), got {type(app).__name__}"
         )
     name = name or app.name
+    install()  # the kit's log book: set up on the first start, not on import
     with _lock:
         _replace(name, host, port)
         try:

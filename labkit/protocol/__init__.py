@@ -9,6 +9,7 @@ Modules, in the order a connection needs them:
 
 * :mod:`~labkit.protocol.http11` – the HTTP/1.1 head of the handshake.
 * :mod:`~labkit.protocol.handshake` – keys, requests, responses (section 4).
+* :mod:`~labkit.protocol.policy` – who may connect: Host and Origin (section 10.2).
 * :mod:`~labkit.protocol.frames` – frames, masking, parsing (section 5.2-5.3).
 * :mod:`~labkit.protocol.close` – close codes and payloads (sections 5.5.1, 7.4).
 * :mod:`~labkit.protocol.utf8` – incremental UTF-8 checks (sections 5.6, 8.1).
@@ -47,16 +48,19 @@ from labkit.protocol.handshake import (
     build_reject_response,
     build_request,
     check_accept_response,
+    check_version,
     make_key,
     parse_request,
     parse_response,
 )
 from labkit.protocol.http11 import MAX_HEAD_SIZE, MAX_HEADERS, Headers, find_head_end, parse_head
 from labkit.protocol.messages import MessageAssembler
+from labkit.protocol.policy import LOCAL_NAMES, RequestPolicy, is_loopback, require_host
 from labkit.protocol.utf8 import Utf8Decoder, decode_utf8
 
 __all__ = [
     "GUID",
+    "LOCAL_NAMES",
     "MAX_CONTROL_PAYLOAD",
     "MAX_HEADERS",
     "MAX_HEAD_SIZE",
@@ -76,6 +80,7 @@ __all__ = [
     "Opcode",
     "Ping",
     "Pong",
+    "RequestPolicy",
     "Role",
     "Utf8Decoder",
     "accept_key",
@@ -86,10 +91,12 @@ __all__ = [
     "build_reject_response",
     "build_request",
     "check_accept_response",
+    "check_version",
     "close_code_name",
     "decode_frame",
     "decode_utf8",
     "find_head_end",
+    "is_loopback",
     "is_valid_close_code",
     "make_key",
     "parse_close",
@@ -97,4 +104,5 @@ __all__ = [
     "parse_request",
     "parse_response",
     "random_mask_key",
+    "require_host",
 ]

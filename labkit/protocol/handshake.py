@@ -50,6 +50,7 @@ from labkit.protocol.http11 import (
     serialize_headers,
     tokens,
 )
+from labkit.protocol.policy import require_host
 
 __all__ = [
     "GUID",
@@ -62,6 +63,7 @@ __all__ = [
     "build_reject_response",
     "build_request",
     "check_accept_response",
+    "check_version",
     "make_key",
     "parse_request",
     "parse_response",
@@ -154,6 +156,17 @@ def _single(headers: Headers, name: str) -> str | None:
     return values[0] if values else None
 
 
+def check_version(version: str) -> None:
+    """Refuse any ``Sec-WebSocket-Version`` but 13 (RFC 6455, section 4.4: 426).
+
+    Raises:
+        UnsupportedVersion: carrying status 426; the answer names version 13
+            (:func:`build_reject_response` adds the header).
+    """
+    if version.strip() != VERSION:
+        raise UnsupportedVersion(version)
+
+
 def parse_request(
     data: bytes, *, max_size: int = MAX_HEAD_SIZE, max_headers: int = MAX_HEADERS
 ) -> HandshakeRequest:
@@ -188,9 +201,7 @@ def parse_request(
         raise HandshakeError(f"request target must start with '/', got {target!r}")
     path, _, query = target.partition("?")
 
-    host = _single(headers, "Host")
-    if not host:
-        raise HandshakeError("missing Host header", header="Host")
+    host = require_host(_single(headers, "Host"))
 
     upgrade = headers.get("Upgrade")
     if upgrade is None:
@@ -222,8 +233,7 @@ def parse_request(
     version = _single(headers, "Sec-WebSocket-Version")
     if version is None:
         raise HandshakeError("missing Sec-WebSocket-Version header", header="Sec-WebSocket-Version")
-    if version != VERSION:
-        raise UnsupportedVersion(version)
+    check_version(version)
 
     return HandshakeRequest(
         method=method,

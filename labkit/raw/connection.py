@@ -47,10 +47,14 @@ from labkit.protocol import (
     find_head_end,
     parse_request,
 )
+from labkit.protocol.policy import RequestPolicy
 
-__all__ = ["ConnectionState", "RawConnection", "logger"]
+__all__ = ["OPEN_POLICY", "ConnectionState", "RawConnection", "logger"]
 
 logger = logging.getLogger("labkit.raw")
+
+#: Any Host, any Origin: the echo holds no data, and lesson 1 connects to it by any name.
+OPEN_POLICY = RequestPolicy(origins=None, local_names=None)
 
 _NOT_WEBSOCKET_BODY = (
     "This is a WebSocket echo server. Connect with a WebSocket client, "
@@ -90,6 +94,8 @@ class RawConnection:
         handshake_timeout: seconds allowed for the whole request head.
         close_timeout: seconds to wait for the client's close frame, and for
             the client to hang up after ours.
+        policy: the Host and Origin rules to apply (:mod:`labkit.protocol.policy`);
+            by default any Host and any Origin.
     """
 
     def __init__(
@@ -100,8 +106,10 @@ class RawConnection:
         max_size: int,
         handshake_timeout: float,
         close_timeout: float,
+        policy: RequestPolicy = OPEN_POLICY,
     ) -> None:
         self.reader = reader
+        self.policy = policy
         self.writer = writer
         self.max_size = max_size
         self.handshake_timeout = handshake_timeout
@@ -160,6 +168,7 @@ class RawConnection:
                         return False
                     buffer += chunk
                 request = parse_request(bytes(buffer[:end]))
+                self.policy.check(request.host, request.origin)  # section 10.2
         except TimeoutError:
             if self._shutting_down:
                 self.writer.write(build_reject_response(503, "server shutting down\n"))

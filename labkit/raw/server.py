@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import asyncio
 
-from labkit.raw.connection import RawConnection
+from labkit.protocol.policy import OriginRule, RequestPolicy
+from labkit.raw.connection import OPEN_POLICY, RawConnection
 from labkit.streams import StreamListener
 
 __all__ = ["RawEchoServer", "RawListener"]
@@ -45,10 +46,15 @@ class RawEchoServer:
         max_size: int = 2**20,
         handshake_timeout: float = 10.0,
         close_timeout: float = 5.0,
+        *,
+        origins: OriginRule = None,
+        check_host: bool = False,
     ) -> None:
         self.max_size = max_size
         self.handshake_timeout = handshake_timeout
         self.close_timeout = close_timeout
+        self.origins = origins
+        self.check_host = check_host
 
     async def open(self, host: str, port: int) -> RawListener:
         """Bind ``host:port`` (0 picks a free port) and serve on the running loop.
@@ -56,7 +62,8 @@ class RawEchoServer:
         Raises:
             OSError: the address cannot be bound (e.g. the port is in use).
         """
-        listener = RawListener(self)
+        policy = RequestPolicy.for_server(host, self.origins, check_host=self.check_host)
+        listener = RawListener(self, policy)
         await listener.listen(host, port)
         return listener
 
@@ -70,9 +77,10 @@ class RawEchoServer:
 class RawListener(StreamListener[RawConnection]):
     """A listening raw echo server and its open connections."""
 
-    def __init__(self, settings: RawEchoServer) -> None:
+    def __init__(self, settings: RawEchoServer, policy: RequestPolicy = OPEN_POLICY) -> None:
         super().__init__()
         self.settings = settings
+        self.policy = policy
 
     @property
     def connections(self) -> set[RawConnection]:
@@ -86,6 +94,7 @@ class RawListener(StreamListener[RawConnection]):
             max_size=self.settings.max_size,
             handshake_timeout=self.settings.handshake_timeout,
             close_timeout=self.settings.close_timeout,
+            policy=self.policy,
         )
 
     async def serve(self, session: RawConnection) -> None:

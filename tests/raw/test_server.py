@@ -40,7 +40,7 @@ def run(coro: Awaitable[None], timeout: float = 10.0) -> None:
 
 
 @contextlib.asynccontextmanager
-async def serving(**settings: float) -> AsyncIterator[tuple[RawListener, int]]:
+async def serving(**settings: object) -> AsyncIterator[tuple[RawListener, int]]:
     """A raw echo server on 127.0.0.1 and a free port, shut down afterwards."""
     listener = await RawEchoServer(**{**SETTINGS, **settings}).open("127.0.0.1", 0)
     port = next(iter(listener.sockets)).getsockname()[1]
@@ -181,7 +181,7 @@ def test_violation_closes_with_its_code(name, caplog):
 # --- opening handshake -----------------------------------------------------
 
 
-def handshake_refused(request: bytes, **settings: float) -> HandshakeResponse:
+def handshake_refused(request: bytes, **settings: object) -> HandshakeResponse:
     """Send ``request`` and return the HTTP error the server answers with."""
     result: list[HandshakeResponse] = []
 
@@ -494,3 +494,13 @@ def test_logs_like_the_koa_tutorial(caplog):
     messages = [r.getMessage() for r in caplog.records if r.name == "labkit.raw"]
     assert any(m.startswith("connection established") for m in messages)
     assert "received message: 'hi there'" in messages
+
+
+def test_the_shared_origin_and_host_rules_can_be_switched_on():
+    """The raw server asks labkit.protocol.policy, as the App does: 403 when told to check."""
+    request = build_request("127.0.0.1:1", "/", extra_headers={"Origin": "http://evil.example"})
+    response = handshake_refused(request, origins="same-host")
+    assert response.status == 403
+    assert b"Origin" in response.body
+    rebinding = handshake_refused(build_request("evil.example", "/"), check_host=True)
+    assert rebinding.status == 403
