@@ -48,21 +48,22 @@ import inspect
 import itertools
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import MultipleValuesError
+from websockets.datastructures import Headers, MultipleValuesError
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from .context import Context, HttpResponse, phrase, remote_address
 from .errors import HandshakeError, HandshakeRefused
 from .fanout import Fanout
 from .internals import FastConnection
-from .logs import LINE_LIMIT, check_limit
+from .logs import LINE_LIMIT, ConnectionLog, check_limit
 from .protocol.handshake import check_version
 from .protocol.policy import OriginRule, RequestPolicy, allowed_origins
+from .responses import HttpResponse, phrase, remote_address
 from .router import Middleware, Next, Route, Router
 
 __all__ = [
@@ -76,7 +77,7 @@ __all__ = [
     "Route",
 ]
 
-Hook = Callable[[Context], Awaitable[None] | None]
+Hook = Callable[["Context"], Awaitable[None] | None]
 PageResult = "HttpResponse | str | bytes"
 HttpHandler = Callable[[Request], "PageResult | Awaitable[PageResult]"]
 
@@ -84,6 +85,49 @@ HttpHandler = Callable[[Request], "PageResult | Awaitable[PageResult]"]
 MAX_SIZE = 1 << 20
 #: Default bytes one slow reader may have queued before broadcast() drops it.
 MAX_BUFFER = 1 << 20
+
+
+@dataclass
+class Context:
+    """Everything a middleware knows about one connection, like Koa's ``ctx``.
+
+    Attributes:
+        websocket: the ``websockets`` connection (``send``, ``recv``, ``async for``).
+        path: the request path without the query string, e.g. ``/rooms/lobby``.
+        query: the query string parsed into a dict (first value wins).
+        headers: the handshake request headers.
+        params: values captured by a route pattern, e.g. ``{"room": "lobby"}``.
+        state: a dict for your own per-connection data (Koa's ``ctx.state``).
+        app: the :class:`App` serving this connection.
+        id: a small number, unique per app, for logs.
+        remote: the client's ``(host, port)``.
+        log: a logger that prefixes lines with the connection id and holds
+            back a flood of INFO and DEBUG lines (:class:`~labkit.logs.ConnectionLog`).
+    """
+
+    websocket: ServerConnection
+    path: str
+    query: dict[str, str]
+    headers: Headers
+    app: App
+    id: int
+    remote: tuple[str, int] | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)
+    log: ConnectionLog = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.log = ConnectionLog(self.app.logger, self.id, self.app.log_limit)
+
+    async def send(self, message: str | bytes) -> None:
+        """Send one message to this client (text for ``str``, binary for ``bytes``)."""
+        await self.websocket.send(message)
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
 
 
 def _check_middleware(fn: Any, what: str, arity: int) -> None:

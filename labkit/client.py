@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,8 +42,9 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from .errors import InvalidAccessError, InvalidStateError, KitLoopError
-from .runner import kit_loop, on_kit_loop
+from .errors import InvalidAccessError, InvalidStateError
+from .journal import Journal
+from .runner import kit_loop, refuse_on_kit_loop
 
 __all__ = ["CloseEvent", "Event", "MessageEvent", "ReadyState", "WebSocket"]
 
@@ -145,8 +145,10 @@ class WebSocket:
         self._pending: dict[str, deque[Any]] = {
             kind: deque(maxlen=MAX_PENDING) for kind in self._handlers
         }
-        self._changed = threading.Condition()
-        self._messages: deque[str | bytes] = deque(maxlen=MAX_REMEMBERED)
+        #: The messages received (the last MAX_REMEMBERED), and the condition
+        #: every blocking wait of this client waits on.
+        self._messages: Journal[str | bytes] = Journal(MAX_REMEMBERED)
+        self._changed = self._messages.changed
         self._close_event: CloseEvent | None = None
         self._error: str | None = None
         self._conn: ClientConnection | None = None
@@ -271,18 +273,15 @@ class WebSocket:
         Messages that arrived earlier count too. With no predicate, the
         first message is returned.
         """
-        test = predicate or (lambda _m: True)
-        found: list[str | bytes] = []
-
-        def ready() -> bool:
-            for message in self._messages:
-                if test(message):
-                    found.append(message)
-                    return True
-            return False
-
-        self._wait(ready, timeout, "for a matching message", show_messages=True)
-        return found[0]
+        self._refuse_on_kit_loop("for a matching message")
+        return self._messages.wait_for(
+            predicate or (lambda _m: True),
+            timeout,
+            failure=lambda seen: (
+                f"waited {timeout} s for a matching message on {self.url} "
+                f"(readyState {self._state.name}); received so far: {seen!r}"
+            ),
+        )
 
     def wait_closed(self, timeout: float = 10.0) -> CloseEvent:
         """Block until ``CLOSED``; return the :class:`CloseEvent`."""
@@ -317,22 +316,18 @@ class WebSocket:
 
     # --- inside: runs on the kit loop ------------------------------------------
 
-    def _wait(
-        self, ready: Callable[[], bool], timeout: float, what: str, show_messages: bool = False
-    ) -> None:
-        if on_kit_loop():
-            raise KitLoopError(
-                f"waiting {what} inside a WebSocket handler would stop the very loop that "
-                f"delivers it; react in the handler instead (or use the *_async form elsewhere)"
+    def _refuse_on_kit_loop(self, what: str) -> None:
+        refuse_on_kit_loop(
+            f"waiting {what} inside a WebSocket handler would stop the very loop that "
+            f"delivers it; react in the handler instead (or use the *_async form elsewhere)"
+        )
+
+    def _wait(self, ready: Callable[[], bool], timeout: float, what: str) -> None:
+        self._refuse_on_kit_loop(what)
+        if not self._messages.wait_until(ready, timeout):
+            raise TimeoutError(
+                f"waited {timeout} s {what} on {self.url} (readyState {self._state.name})"
             )
-        with self._changed:
-            if not self._changed.wait_for(ready, timeout):
-                seen = ""
-                if show_messages:
-                    seen = f"; received so far: {list(self._messages)[-5:]!r}"
-                raise TimeoutError(
-                    f"waited {timeout} s {what} on {self.url} (readyState {self._state.name}){seen}"
-                )
 
     def _set_state(self, state: ReadyState) -> None:
         with self._changed:
@@ -370,9 +365,7 @@ class WebSocket:
         sender = asyncio.create_task(self._send_loop(conn))
         try:
             async for message in conn:
-                with self._changed:
-                    self._messages.append(message)
-                    self._changed.notify_all()
+                self._messages.append(message)
                 self._dispatch("message", MessageEvent(message))
         except ConnectionClosed:
             pass

@@ -12,15 +12,25 @@ sends flushes its queue first, so the order of frames is kept
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable
-from typing import cast
+from typing import Protocol, cast
 
 from websockets.frames import Frame, Opcode
 
-from .context import Context
 from .internals import FastConnection
 
-__all__ = ["Fanout"]
+__all__ = ["Fanout", "Receiver"]
+
+
+class Receiver(Protocol):
+    """What a broadcast needs of a connection's context (an App's ``ctx`` is one)."""
+
+    @property
+    def websocket(self) -> object: ...
+
+    @property
+    def log(self) -> logging.LoggerAdapter[logging.Logger]: ...
 
 
 class Fanout:
@@ -40,8 +50,8 @@ class Fanout:
         self,
         loop: asyncio.AbstractEventLoop,
         message: str | bytes,
-        targets: Iterable[Context],
-        exclude: Context | Iterable[Context] | None = None,
+        targets: Iterable[Receiver],
+        exclude: Receiver | Iterable[Receiver] | None = None,
     ) -> int:
         """Queue ``message`` for every target but ``exclude``; return how many got it.
 
@@ -49,12 +59,12 @@ class Fanout:
         bytes still unsent is too slow: it is disconnected rather than let the
         server's memory grow.
         """
-        one = exclude if isinstance(exclude, Context) else None
-        skip: frozenset[Context] = (
-            frozenset(cast("Iterable[Context]", exclude))
-            if exclude is not None and one is None
-            else frozenset()
-        )
+        one: Receiver | None = None
+        skip: frozenset[Receiver] = frozenset()
+        if isinstance(exclude, Iterable):
+            skip = frozenset(exclude)
+        elif exclude is not None:
+            one = exclude
         opcode = Opcode.TEXT if isinstance(message, str) else Opcode.BINARY
         data = message.encode() if isinstance(message, str) else bytes(message)
         wire = Frame(opcode, data).serialize(mask=False)

@@ -282,29 +282,32 @@ class ConnectionLog(logging.LoggerAdapter[logging.Logger]):
         return f"{self._prefix}{msg}", kwargs
 
     def info(self, msg: Any, *args: Any, **kwargs: Any) -> None:
-        # The held-back path, the hot one in a flood, is kept to a few steps.
-        clock = self._clock  # (a plain load: self._clock() would look in the class first)
-        if self._left <= 0:  # this second's lines are used up (or none was written yet)
-            if clock() < self._second_ends:
-                self._hidden += 1
-                return
-            self._next_second()
-        elif clock() >= self._second_ends:  # lines left, but from a second that is over
-            self._next_second()
-        self._left -= 1
-        self._write(logging.INFO, msg, args, kwargs)
+        if self._allow():
+            self._write(logging.INFO, msg, args, kwargs)
 
     def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
         if level < logging.WARNING:  # held back in a flood; warnings never are
             if not self.logger.isEnabledFor(level):
                 return  # (a DEBUG line at INFO, say: neither written nor counted)
-            if self._left <= 0 or self._clock() >= self._second_ends:
-                if self._clock() < self._second_ends:
-                    self._hidden += 1
-                    return
-                self._next_second()
-            self._left -= 1
+            if not self._allow():
+                return
         self._write(level, msg, args, kwargs)
+
+    def _allow(self) -> bool:
+        """May one more INFO or DEBUG line be written this second? If not, count it.
+
+        The held-back path, the hot one in a flood, is kept to a few steps:
+        one clock reading and an addition.
+        """
+        if self._left <= 0:  # this second's lines are used up (or none was written yet)
+            if self._clock() < self._second_ends:
+                self._hidden += 1
+                return False
+            self._next_second()
+        elif self._clock() >= self._second_ends:  # lines left, but from a second that is over
+            self._next_second()
+        self._left -= 1
+        return True
 
     def flush(self) -> int:
         """Write the count of lines held back, if any; return that count.

@@ -12,15 +12,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from .context import Context
+__all__ = ["Middleware", "Next", "Route", "Routed", "Router"]
 
-__all__ = ["Middleware", "Next", "Route", "Router"]
+
+class Routed(Protocol):
+    """What the router reads and writes of a connection's context (an App's ``ctx``)."""
+
+    path: str
+    params: dict[str, str]
+
 
 Next = Callable[[], Awaitable[None]]
-Middleware = Callable[["Context", Next], Awaitable[None]]
+#: ``async def mw(ctx, next)``; ``ctx`` is the App's :class:`~labkit.app.Context`.
+Middleware = Callable[[Any, Next], Awaitable[None]]
 
 
 class Route:
@@ -68,7 +74,7 @@ class Router:
         routes = self.routes
         return not routes or any(route.match(path) is not None for route in routes)
 
-    async def dispatch(self, ctx: Context, index: int = 0) -> None:
+    async def dispatch(self, ctx: Routed, index: int = 0) -> None:
         """koa-compose: call the ``index``-th middleware with a ``next`` for the rest."""
         chain = self._chain
         while index < len(chain):
