@@ -55,11 +55,11 @@ from labkit.protocol import (
 )
 from labkit.protocol.http11 import tokens
 
-__all__ = ["KEEP_PAYLOAD", "MAX_FRAME", "PREVIEW_CHARS", "Mode", "WireDecoder"]
+__all__ = ["KEEP_PAYLOAD", "MAX_INSPECTED_FRAME", "PREVIEW_CHARS", "DecoderState", "WireDecoder"]
 
 #: Largest frame decoded, in bytes. A frame is held whole before it is shown;
 #: a bigger one ends decoding for its direction (it is still forwarded).
-MAX_FRAME = 16 * 2**20
+MAX_INSPECTED_FRAME = 16 * 2**20
 #: Bytes of each payload kept in a :class:`FrameRecord`.
 KEEP_PAYLOAD = 1024
 #: Characters of text (or bytes of hex) shown in a preview.
@@ -79,7 +79,7 @@ _DEFLATE_TAIL = b"\x00\x00\xff\xff"
 _INFLATE_STEP = 64 * 1024
 
 
-class Mode(Enum):
+class DecoderState(Enum):
     """What one direction's bytes are expected to be next."""
 
     HEAD = "head"  # an HTTP request or response head
@@ -92,7 +92,7 @@ class Mode(Enum):
 class _Side:
     """The decoding state of one direction."""
 
-    mode: Mode = Mode.HEAD
+    state: DecoderState = DecoderState.HEAD
     buffer: bytearray = field(default_factory=bytearray)
     need: int = 2  # bytes needed before decoding is worth retrying
     seen: int = 0  # every byte that passed, decoded or not
@@ -111,7 +111,7 @@ class WireDecoder:
 
     Args:
         conn: the connection's number, copied into every record.
-        max_frame: largest frame decoded (see :data:`MAX_FRAME`).
+        max_frame: largest frame decoded (see :data:`MAX_INSPECTED_FRAME`).
         keep_payload: payload bytes kept per frame record.
         preview: characters of text, or bytes shown in hex, per preview.
     """
@@ -120,7 +120,7 @@ class WireDecoder:
         self,
         conn: int,
         *,
-        max_frame: int = MAX_FRAME,
+        max_frame: int = MAX_INSPECTED_FRAME,
         keep_payload: int = KEEP_PAYLOAD,
         preview: int = PREVIEW_CHARS,
     ) -> None:
@@ -130,9 +130,9 @@ class WireDecoder:
         self.preview = preview
         self._sides = {_C2S: _Side(), _S2C: _Side()}
 
-    def mode(self, direction: Direction) -> Mode:
+    def state(self, direction: Direction) -> DecoderState:
         """What ``direction``'s bytes are decoded as now."""
-        return self._sides[direction].mode
+        return self._sides[direction].state
 
     def bytes_seen(self, direction: Direction) -> int:
         """How many bytes went ``direction`` so far."""
@@ -146,7 +146,7 @@ class WireDecoder:
         """
         side = self._sides[direction]
         side.seen += len(data)
-        if side.mode is Mode.RAW:
+        if side.state is DecoderState.RAW:
             return []
         side.buffer += data
         out: list[Record] = []
@@ -160,11 +160,11 @@ class WireDecoder:
 
     def _advance(self, direction: Direction, out: list[Record]) -> None:
         side = self._sides[direction]
-        if side.mode is Mode.HEAD:
+        if side.state is DecoderState.HEAD:
             self._head(direction, out)
-        if side.mode is Mode.WAIT and len(side.buffer) > MAX_HEAD_SIZE:
+        if side.state is DecoderState.WAIT and len(side.buffer) > MAX_HEAD_SIZE:
             self._fail(direction, "client sent data before the server answered", out)
-        if side.mode is Mode.FRAMES:
+        if side.state is DecoderState.FRAMES:
             self._frames(direction, out)
 
     def _fail(self, direction: Direction, message: str, out: list[Record]) -> None:
@@ -174,7 +174,7 @@ class WireDecoder:
 
     def _go_raw(self, direction: Direction) -> None:
         side = self._sides[direction]
-        side.mode = Mode.RAW
+        side.state = DecoderState.RAW
         side.buffer = bytearray()
 
     def _head(self, direction: Direction, out: list[Record]) -> None:
@@ -197,7 +197,7 @@ class WireDecoder:
         pairs = tuple(headers.raw_items())
         if direction is _C2S:
             out.append(HandshakeRecord(self.conn, direction, start_line, pairs, head))
-            side.mode = Mode.WAIT
+            side.state = DecoderState.WAIT
             return
         version, _, rest = start_line.partition(" ")
         code, _, reason = rest.partition(" ")
@@ -217,42 +217,35 @@ class WireDecoder:
         for d in (_C2S, _S2C):
             if deflate:
                 self._sides[d].inflate = zlib.decompressobj(wbits=-15)
-        side.mode = Mode.FRAMES
+        side.state = DecoderState.FRAMES
         client = self._sides[_C2S]
-        if client.mode is Mode.WAIT:
-            client.mode = Mode.FRAMES
+        if client.state is DecoderState.WAIT:
+            client.state = DecoderState.FRAMES
             self._frames(_C2S, out)
 
     def _frames(self, direction: Direction, out: list[Record]) -> None:
         side = self._sides[direction]
         buf = side.buffer
-        while side.mode is Mode.FRAMES and len(buf) >= side.need:
-            # The core refuses RSV bits (no extension there); read them here
-            # and hide them from it, since the handshake may have enabled one.
-            first = buf[0]
-            rsv = (bool(first & 0x40), bool(first & 0x20), bool(first & 0x10))
-            buf[0] = first & 0x8F
+        while side.state is DecoderState.FRAMES and len(buf) >= side.need:
+            # RSV bits are kept, not refused: the handshake may have enabled an
+            # extension (section 5.2); _record says whether one explains them.
             try:
-                frame, used = decode_frame(buf, max_size=self.max_frame)
+                frame, used = decode_frame(buf, max_size=self.max_frame, allow_rsv=True)
             except IncompleteFrame as exc:
-                buf[0] = first
                 side.need = len(buf) + exc.needed
                 return
             except LabkitError as exc:
-                buf[0] = first
                 self._fail(direction, f"not a valid frame: {exc}", out)
                 return
             del buf[:used]
             side.need = 2
-            out.append(self._record(direction, frame, rsv))
+            out.append(self._record(direction, frame))
 
     # --- one frame ----------------------------------------------------------------
 
-    def _record(
-        self, direction: Direction, frame: Frame, rsv: tuple[bool, bool, bool]
-    ) -> FrameRecord:
+    def _record(self, direction: Direction, frame: Frame) -> FrameRecord:
         side = self._sides[direction]
-        opcode = frame.opcode
+        opcode, rsv = frame.opcode, frame.rsv
         notes: list[str] = []
         if frame.masked != (direction is _C2S):
             notes.append(

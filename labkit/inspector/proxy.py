@@ -34,9 +34,14 @@ import urllib.parse
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from labkit.inspector.decoder import KEEP_PAYLOAD, MAX_FRAME, PREVIEW_CHARS, WireDecoder
+from labkit.inspector.decoder import (
+    KEEP_PAYLOAD,
+    MAX_INSPECTED_FRAME,
+    PREVIEW_CHARS,
+    WireDecoder,
+)
 from labkit.inspector.records import ConnRecord, Direction, ErrorRecord, FrameRecord, Record
-from labkit.inspector.store import KEEP, RecordLog
+from labkit.inspector.store import KEEP_RECORDS, RecordLog
 from labkit.runner import ServerHandle
 from labkit.streams import StreamListener
 
@@ -110,8 +115,8 @@ class Inspector:
         self,
         target: Target,
         *,
-        keep: int = KEEP,
-        max_frame: int = MAX_FRAME,
+        keep: int = KEEP_RECORDS,
+        max_frame: int = MAX_INSPECTED_FRAME,
         keep_payload: int = KEEP_PAYLOAD,
         preview: int = PREVIEW_CHARS,
     ) -> None:
@@ -164,7 +169,7 @@ class Inspector:
         """A live ipywidgets table of the last ``shown`` records."""
         from labkit.inspector.view import InspectorView
 
-        return InspectorView(self, shown=shown, height=height)
+        return InspectorView(self.store, self.target, shown=shown, height=height)
 
     # --- the Servable protocol ----------------------------------------------------
 

@@ -1,28 +1,29 @@
 """The inspector's memory: the last records, safe to read from any thread.
 
 Records are added on the kit's loop thread and read from a notebook cell (the
-kernel's main thread), so every access goes through one
-:class:`threading.Condition`; :meth:`RecordLog.wait_for` waits on it, which is
-how a cell or a test waits for traffic without sleeping.
+kernel's main thread). :class:`RecordLog` keeps them in a
+:class:`~labkit.journal.Journal`, the kit's one bounded, waitable log, so
+every access goes through its condition; :meth:`RecordLog.wait_for` waits on
+it, which is how a cell or a test waits for traffic without sleeping. On top,
+the log tells its watchers (a live view) after every change.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import weakref
-from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from labkit.inspector.records import Record
+from labkit.journal import Journal
 
-__all__ = ["KEEP", "RecordLog", "Watcher"]
+__all__ = ["KEEP_RECORDS", "RecordLog", "Watcher"]
 
 log = logging.getLogger("labkit.inspector")
 
 #: Records kept by default; older ones are dropped first.
-KEEP = 5000
+KEEP_RECORDS = 5000
 
 
 class Watcher(Protocol):
@@ -33,6 +34,10 @@ class Watcher(Protocol):
         ...
 
 
+def _describe(record: Record) -> str:
+    return record.line()
+
+
 class RecordLog:
     """A bounded, thread-safe list of records.
 
@@ -40,48 +45,34 @@ class RecordLog:
         keep: how many records to keep; the oldest go first.
     """
 
-    def __init__(self, keep: int = KEEP) -> None:
-        self._records: deque[Record] = deque(maxlen=keep)
-        self._changed = threading.Condition()
-        self._total = 0
+    def __init__(self, keep: int = KEEP_RECORDS) -> None:
+        self._journal: Journal[Record] = Journal(keep, describe=_describe)
         # Weak, so a view that was thrown away (a re-run cell) stops being drawn.
         self._watchers: weakref.WeakSet[Watcher] = weakref.WeakSet()
 
     @property
     def keep(self) -> int:
         """How many records are kept at most."""
-        maxlen = self._records.maxlen
-        assert maxlen is not None
-        return maxlen
+        return self._journal.keep
 
     @property
     def total(self) -> int:
         """How many records were ever added (including dropped and cleared ones)."""
-        return self._total
+        return self._journal.total
 
     def add(self, records: Iterable[Record]) -> None:
         """Append records and wake everyone waiting."""
-        batch = list(records)
-        if not batch:
-            return
-        with self._changed:
-            self._records.extend(batch)
-            self._total += len(batch)
-            self._changed.notify_all()
-        self._tell()
+        if self._journal.extend(records):
+            self._tell()
 
     def clear(self) -> None:
         """Forget every record kept so far."""
-        with self._changed:
-            self._records.clear()
-            self._changed.notify_all()
+        self._journal.clear()
         self._tell()
 
     def snapshot(self, last: int | None = None) -> list[Record]:
         """The records kept, oldest first; only the ``last`` ones if given."""
-        with self._changed:
-            records = list(self._records)
-        return records if last is None else records[-last:] if last > 0 else []
+        return self._journal.snapshot(last)
 
     def wait_for(self, predicate: Callable[[Record], bool], timeout: float = 10.0) -> Record:
         """Block until a record satisfies ``predicate`` (records already kept count).
@@ -93,20 +84,12 @@ class RecordLog:
             TimeoutError: none came within ``timeout`` seconds; the message
                 shows the last records seen.
         """
-        found: list[Record] = []
 
-        def ready() -> bool:
-            for record in self._records:
-                if predicate(record):
-                    found.append(record)
-                    return True
-            return False
+        def failure(last: list[Record]) -> str:
+            shown = "\n".join(r.line() for r in last) or "(no records)"
+            return f"no matching record within {timeout} s; last records:\n{shown}"
 
-        with self._changed:
-            if not self._changed.wait_for(ready, timeout):
-                last = "\n".join(r.line() for r in list(self._records)[-5:]) or "(no records)"
-                raise TimeoutError(f"no matching record within {timeout} s; last records:\n{last}")
-        return found[0]
+        return self._journal.wait_for(predicate, timeout, failure=failure)
 
     def watch(self, watcher: Watcher) -> None:
         """Call ``watcher.records_changed()`` after every change (held weakly)."""
@@ -124,5 +107,4 @@ class RecordLog:
                 log.exception("an inspector view failed to update")
 
     def __len__(self) -> int:
-        with self._changed:
-            return len(self._records)
+        return len(self._journal)

@@ -6,6 +6,10 @@ with ``with output:`` from a thread, which would lose output. Redrawing is
 throttled to a few times a second: a burst of frames costs one redraw, not one
 per frame.
 
+The view reads only a :class:`~labkit.inspector.store.RecordLog` (and the
+record types): :meth:`Inspector.view() <labkit.inspector.proxy.Inspector.view>`
+hands it the tap's store and target, so the view never imports the proxy.
+
 Every decoded value (payload previews, close reasons, header lines) is user
 data and reaches the page only through :func:`html.escape`, so a message like
 ``<img src=x onerror=...>`` shows as those characters and runs nothing. The
@@ -19,7 +23,6 @@ import html
 import threading
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
@@ -30,10 +33,8 @@ from labkit.inspector.records import (
     HandshakeRecord,
     Record,
 )
+from labkit.inspector.store import RecordLog
 from labkit.runner import kit_loop
-
-if TYPE_CHECKING:
-    from labkit.inspector.proxy import Inspector
 
 __all__ = ["REDRAW_EVERY", "InspectorView", "render_records"]
 
@@ -126,13 +127,17 @@ class InspectorView(widgets.VBox):
     """The inspector's live table, with a Clear button.
 
     Args:
-        tap: the inspector to show.
+        store: the records to show (an inspector's ``store``).
+        target: where the inspector forwards to, shown in the header.
         shown: how many of the last records the table shows.
         height: the table's height (CSS).
     """
 
-    def __init__(self, tap: Inspector, shown: int = 200, height: str = "320px") -> None:
-        self.tap = tap
+    def __init__(
+        self, store: RecordLog, target: str, shown: int = 200, height: str = "320px"
+    ) -> None:
+        self.store = store
+        self.target = target
         self.shown = shown
         self._height = height
         self._lock = threading.Lock()
@@ -148,7 +153,7 @@ class InspectorView(widgets.VBox):
         self._clear.on_click(lambda _b: self.clear())
         super().__init__([self._summary, self._table, self._clear])
         self.add_class("labkit-inspector")
-        tap.store.watch(self)
+        store.watch(self)
         self.refresh()
 
     @property
@@ -163,10 +168,10 @@ class InspectorView(widgets.VBox):
         with self._lock:
             self._pending = False
             self._last_draw = time.monotonic()
-        records = self.tap.store.snapshot(self.shown)
-        total = len(self.tap.store)
+        records = self.store.snapshot(self.shown)
+        total = len(self.store)
         self._summary.value = (
-            f'<div class="lk-head">inspector → {_e(self.tap.target)} · '
+            f'<div class="lk-head">inspector → {_e(self.target)} · '
             f"{total} record{'s' if total != 1 else ''}"
             f"{f' (last {self.shown} shown)' if total > self.shown else ''}</div>"
         )
@@ -174,7 +179,7 @@ class InspectorView(widgets.VBox):
 
     def clear(self) -> None:
         """Forget the inspector's records (the Clear button) and redraw at once."""
-        self.tap.clear()
+        self.store.clear()
         self.refresh()
 
     def records_changed(self) -> None:
@@ -197,7 +202,7 @@ class InspectorView(widgets.VBox):
     def close(self) -> None:
         """Stop following the inspector and close the widgets."""
         self._closed = True
-        self.tap.store.unwatch(self)
+        self.store.unwatch(self)
         for child in (self._summary, self._table, self._clear):
             child.close()
         super().close()

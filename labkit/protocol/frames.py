@@ -24,6 +24,12 @@ Three ways to read frames, all built on one parser:
   it with ``await reader.readexactly(n)``, a test feeds it from a buffer.
 * :class:`FrameParser` takes chunks of any size and returns whole frames.
 * :func:`decode_frame` reads one frame from bytes, for notebooks.
+
+All three are strict by default: RSV1-3 "MUST be 0 unless an extension is
+negotiated that defines meanings for non-zero values" (section 5.2), and no
+endpoint here negotiates one. ``allow_rsv=True`` keeps the bits in the
+:class:`Frame` instead of refusing them, for a reader that knows an extension
+may be in use (the inspector, behind a permessage-deflate handshake).
 """
 
 from __future__ import annotations
@@ -128,12 +134,23 @@ def apply_mask(data: bytes, key: bytes) -> bytes:
     return masked.to_bytes(n, "big")
 
 
-def _check_header(fin: bool, rsv: tuple[bool, bool, bool], opcode: Opcode, length: int) -> None:
-    """Rules that the first bytes of a frame already decide (sections 5.2, 5.5)."""
-    for i, bit in enumerate(rsv, start=1):
-        if bit:
-            # No extension is ever negotiated here, so every RSV bit must be 0.
-            raise FrameError(f"RSV{i} is set but no extension was negotiated")
+def _check_header(
+    fin: bool,
+    rsv: tuple[bool, bool, bool],
+    opcode: Opcode,
+    length: int,
+    *,
+    allow_rsv: bool = False,
+) -> None:
+    """Rules that the first bytes of a frame already decide (sections 5.2, 5.5).
+
+    RSV bits are refused unless ``allow_rsv``: without a negotiated extension
+    they MUST be 0 (section 5.2).
+    """
+    if not allow_rsv:
+        for i, bit in enumerate(rsv, start=1):
+            if bit:
+                raise FrameError(f"RSV{i} is set but no extension was negotiated")
     if opcode.is_control:
         if not fin:
             raise FrameError(f"{opcode.name} frame is fragmented; control frames must have FIN")
@@ -213,9 +230,18 @@ class Frame:
         """Whether the frame travelled masked (it had a masking key)."""
         return self.mask_key is not None
 
+    @property
+    def rsv(self) -> tuple[bool, bool, bool]:
+        """RSV1, RSV2 and RSV3, in that order (section 5.2)."""
+        return (self.rsv1, self.rsv2, self.rsv3)
+
     @classmethod
     def parse(
-        cls, *, mask: bool | None = None, max_size: int | None = None
+        cls,
+        *,
+        mask: bool | None = None,
+        max_size: int | None = None,
+        allow_rsv: bool = False,
     ) -> Generator[int, bytes, Frame]:
         """Parse one frame, asking for bytes as it goes.
 
@@ -237,11 +263,15 @@ class Frame:
                 ``False`` if it must not be (we are a client), ``None`` to
                 accept both (an inspector).
             max_size: refuse a payload longer than this (section 10.4).
+            allow_rsv: keep RSV1-3 in the frame (``rsv1``..``rsv3``) instead
+                of refusing them. Section 5.2 allows non-zero bits only when
+                an extension is negotiated; say so only if one may be (the
+                caller then interprets them, e.g. RFC 7692's RSV1).
 
         Raises:
-            FrameError: reserved opcode, RSV bit set, fragmented or oversized
-                control frame, wrong masking, 64-bit length with its top bit
-                set (close code 1002).
+            FrameError: reserved opcode, RSV bit set (unless ``allow_rsv``),
+                fragmented or oversized control frame, wrong masking, 64-bit
+                length with its top bit set (close code 1002).
             MessageTooBig: the declared length exceeds ``max_size`` (1009).
         """
         head = yield 2
@@ -265,7 +295,7 @@ class Frame:
             if length >> 63:
                 raise FrameError("64-bit payload length has its most significant bit set")
 
-        _check_header(fin, rsv, opcode, length)
+        _check_header(fin, rsv, opcode, length, allow_rsv=allow_rsv)
         if max_size is not None and length > max_size:
             raise MessageTooBig(f"frame of {length} bytes exceeds the limit of {max_size}")
 
@@ -275,14 +305,17 @@ class Frame:
             payload = apply_mask(payload, mask_key)
         return cls(opcode, payload, fin, *rsv, mask_key=mask_key)
 
-    def check(self) -> None:
+    def check(self, *, allow_rsv: bool = False) -> None:
         """Check the frame against the framing rules of sections 5.2 and 5.5.
 
+        Args:
+            allow_rsv: accept RSV bits, as for :meth:`parse`.
+
         Raises:
-            FrameError: an RSV bit is set, or a control frame is fragmented or
-                longer than 125 bytes.
+            FrameError: an RSV bit is set (unless ``allow_rsv``), or a control
+                frame is fragmented or longer than 125 bytes.
         """
-        _check_header(self.fin, (self.rsv1, self.rsv2, self.rsv3), self.opcode, len(self.payload))
+        _check_header(self.fin, self.rsv, self.opcode, len(self.payload), allow_rsv=allow_rsv)
         if self.mask_key is not None and len(self.mask_key) != 4:
             raise FrameError(f"a masking key has 4 bytes, got {len(self.mask_key)}")
 
@@ -333,7 +366,7 @@ class Frame:
         "FIN=1 TEXT(0x1) unmasked len=5 payload='Hello'"
         """
         parts = [f"FIN={int(self.fin)}"]
-        rsv = [f"RSV{i}" for i, b in enumerate((self.rsv1, self.rsv2, self.rsv3), 1) if b]
+        rsv = [f"RSV{i}" for i, b in enumerate(self.rsv, 1) if b]
         parts += rsv
         parts.append(f"{self.opcode.name}({self.opcode:#x})")
         parts.append(f"masked key={self.mask_key.hex()}" if self.mask_key else "unmasked")
@@ -356,7 +389,11 @@ class Frame:
 
 
 def decode_frame(
-    data: bytes, *, mask: bool | None = None, max_size: int | None = None
+    data: bytes | bytearray,
+    *,
+    mask: bool | None = None,
+    max_size: int | None = None,
+    allow_rsv: bool = False,
 ) -> tuple[Frame, int]:
     """Read the first frame in ``data``.
 
@@ -368,6 +405,7 @@ def decode_frame(
         data: bytes that start with a frame; bytes after it are left alone.
         mask: as for :meth:`Frame.parse`.
         max_size: as for :meth:`Frame.parse`.
+        allow_rsv: as for :meth:`Frame.parse`.
 
     Returns:
         ``(frame, consumed)``: the frame and how many bytes it took.
@@ -376,7 +414,7 @@ def decode_frame(
         IncompleteFrame: ``data`` ends before the frame does.
         FrameError, MessageTooBig: as for :meth:`Frame.parse`.
     """
-    gen = Frame.parse(mask=mask, max_size=max_size)
+    gen = Frame.parse(mask=mask, max_size=max_size, allow_rsv=allow_rsv)
     pos = 0
     n = next(gen)
     try:
@@ -404,10 +442,17 @@ class FrameParser:
     exactly where a stream goes wrong.
     """
 
-    def __init__(self, *, mask: bool | None = None, max_size: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        mask: bool | None = None,
+        max_size: int | None = None,
+        allow_rsv: bool = False,
+    ) -> None:
         """Args are those of :meth:`Frame.parse`, applied to every frame."""
         self.mask = mask
         self.max_size = max_size
+        self.allow_rsv = allow_rsv
         self._buffer = bytearray()
         self._gen: Generator[int, bytes, Frame] | None = None
         self._need = 0
@@ -431,7 +476,9 @@ class FrameParser:
         try:
             while True:
                 if self._gen is None:
-                    self._gen = Frame.parse(mask=self.mask, max_size=self.max_size)
+                    self._gen = Frame.parse(
+                        mask=self.mask, max_size=self.max_size, allow_rsv=self.allow_rsv
+                    )
                     self._need = next(self._gen)
                 if len(self._buffer) < self._need:
                     return frames

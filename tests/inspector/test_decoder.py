@@ -6,7 +6,7 @@ import zlib
 
 import pytest
 
-from labkit.inspector.decoder import Mode, WireDecoder
+from labkit.inspector.decoder import DecoderState, WireDecoder
 from labkit.inspector.records import Direction, ErrorRecord, FrameRecord, HandshakeRecord
 from labkit.protocol import Frame, Opcode, accept_key, build_accept_response, parse_request
 
@@ -46,7 +46,7 @@ def test_handshake_heads_become_records_with_the_status():
     assert request.head == REQUEST.decode()
     assert response.status == 101 and response.reason == "Switching Protocols"
     assert response.header("Sec-WebSocket-Accept") == accept_key(KEY)
-    assert decoder.mode(C2S) is Mode.FRAMES and decoder.mode(S2C) is Mode.FRAMES
+    assert decoder.state(C2S) is DecoderState.FRAMES and decoder.state(S2C) is DecoderState.FRAMES
 
 
 def test_rfc_masked_hello_decodes_with_its_key():
@@ -115,7 +115,7 @@ def test_garbage_instead_of_a_request_is_one_error_then_raw():
     assert isinstance(error, ErrorRecord) and error.direction is C2S
     assert "not an HTTP request" in error.message and error.data.startswith(b"\x16\x03")
     assert decoder.feed(C2S, b"more junk") == []
-    assert decoder.mode(C2S) is Mode.RAW and decoder.bytes_seen(C2S) == 12 + 9
+    assert decoder.state(C2S) is DecoderState.RAW and decoder.bytes_seen(C2S) == 12 + 9
 
 
 def test_text_that_is_not_a_method_is_an_error():
@@ -151,7 +151,7 @@ def test_a_refused_handshake_stops_decoding_both_ways():
         S2C, b"HTTP/1.1 404 Not Found\r\nContent-Length: 5\r\n\r\n\x81\x05Hello"
     )
     assert (response.status, response.reason) == (404, "Not Found")
-    assert decoder.mode(C2S) is Mode.RAW and decoder.mode(S2C) is Mode.RAW
+    assert decoder.state(C2S) is DecoderState.RAW and decoder.state(S2C) is DecoderState.RAW
 
 
 def test_client_bytes_before_the_answer_wait_for_it():
@@ -185,6 +185,17 @@ def test_rsv_bits_without_an_extension_get_a_note():
     decoder = upgraded()
     [frame] = decoder.feed(S2C, with_rsv1(Frame.text("x").serialize(mask=False)))
     assert frame.rsv == (True, False, False) and "RSV bit set" in frame.note
+
+
+def test_rsv_bits_arrive_byte_by_byte_and_a_bad_frame_shows_its_own_bytes():
+    """RSV2+RSV3 split over chunks still decode; an RSV1 reserved-opcode frame is shown as sent."""
+    decoder = upgraded()
+    data = bytes([0xB1]) + Frame.text("ab").serialize(mask=False)[1:]  # FIN, RSV2, RSV3, TEXT
+    assert decoder.feed(S2C, data[:1]) == [] and decoder.feed(S2C, data[1:3]) == []
+    [frame] = decoder.feed(S2C, data[3:])
+    assert (frame.rsv, frame.preview) == ((False, True, True), "'ab'")
+    [error] = decoder.feed(S2C, b"\xc3\x00")  # RSV1 and reserved opcode 0x3
+    assert "reserved opcode" in error.message and error.data == b"\xc3\x00"
 
 
 @pytest.mark.parametrize("payload", [b"", b"\x00" * 200])

@@ -53,6 +53,19 @@ def test_wait_for_times_out_with_the_last_records():
         log.wait_for(lambda r: r.conn == 1, timeout=0.05)
 
 
+def test_the_timeout_message_lists_the_last_five_records_one_a_line():
+    """The message names the timeout and the last five records' lines, or says there were none."""
+    log = RecordLog()
+    with pytest.raises(TimeoutError) as empty:
+        log.wait_for(lambda r: False, timeout=0)
+    assert str(empty.value) == "no matching record within 0 s; last records:\n(no records)"
+    log.add(conn(n) for n in range(1, 8))
+    with pytest.raises(TimeoutError) as info:
+        log.wait_for(lambda r: False, timeout=0.01)
+    lines = "\n".join(conn(n).line() for n in range(3, 8))
+    assert str(info.value) == f"no matching record within 0.01 s; last records:\n{lines}"
+
+
 def test_a_failing_watcher_does_not_stop_recording(caplog: pytest.LogCaptureFixture):
     """A watcher that raises is logged; the record is kept all the same."""
 

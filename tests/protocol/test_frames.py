@@ -1,5 +1,9 @@
 """Tests for labkit.protocol.frames: RFC 6455 section 5 on bytes alone."""
 
+import ast
+import sys
+from pathlib import Path
+
 import pytest
 
 from labkit.errors import FrameError, MessageTooBig
@@ -141,6 +145,52 @@ def test_rsv_bits_are_refused(bit, name):
         Frame(Opcode.TEXT, b"", rsv1=bit == 0x40, rsv2=bit == 0x20, rsv3=bit == 0x10).check()
 
 
+@pytest.mark.parametrize(
+    ("first", "rsv"),
+    [(0xC1, (True, False, False)), (0xA1, (False, True, False)), (0xF1, (True, True, True))],
+)
+def test_allow_rsv_keeps_the_bits_in_the_frame(first, rsv):
+    """With allow_rsv the RSV bits of the bytes come out in the Frame, payload intact."""
+    data = bytes([first, 0x05]) + b"Hello"
+    frame = parse_all(data, allow_rsv=True)
+    assert frame.rsv == rsv and (frame.rsv1, frame.rsv2, frame.rsv3) == rsv
+    assert (frame.opcode, frame.fin, frame.payload) == (Opcode.TEXT, True, b"Hello")
+    assert decode_frame(data, allow_rsv=True) == (frame, 7)
+    frame.check(allow_rsv=True)
+    with pytest.raises(FrameError, match="RSV"):
+        parse_all(data)  # the default stays strict (section 5.2)
+
+
+def test_allow_rsv_unmasks_a_masked_rsv1_frame():
+    """The RFC's masked 'Hello' with RSV1 set parses to Hello with rsv1 and the key."""
+    data = bytes([MASKED_HELLO[0] | 0x40]) + MASKED_HELLO[1:]
+    frame = parse_all(data, mask=True, allow_rsv=True)
+    assert (frame.rsv, frame.payload, frame.mask_key) == ((True, False, False), b"Hello", KEY)
+
+
+def test_allow_rsv_relaxes_only_the_rsv_rule():
+    """Reserved opcodes, fragmented control frames and masking are still refused."""
+    with pytest.raises(FrameError, match="reserved opcode"):
+        parse_all(b"\xc3\x00", allow_rsv=True)
+    with pytest.raises(FrameError, match="fragmented"):
+        parse_all(b"\x49\x00", allow_rsv=True)
+    with pytest.raises(FrameError, match="not masked"):
+        parse_all(b"\xc1\x00", mask=True, allow_rsv=True)
+
+
+def test_frame_parser_allow_rsv():
+    """FrameParser passes allow_rsv to every frame; without it an RSV bit fails the stream."""
+    stream = b"\xc1\x02hi" + UNMASKED_HELLO + b"\x90\x00"  # RSV1 text, text, RSV3 cont
+    frames_seen = FrameParser(allow_rsv=True).feed(stream)
+    assert [(f.opcode, f.rsv) for f in frames_seen] == [
+        (Opcode.TEXT, (True, False, False)),
+        (Opcode.TEXT, (False, False, False)),
+        (Opcode.CONT, (False, False, True)),
+    ]
+    with pytest.raises(FrameError, match="RSV1"):
+        FrameParser().feed(stream)
+
+
 def test_fragmented_control_frame_is_refused():
     """A ping without FIN is refused: control frames are never fragmented."""
     with pytest.raises(FrameError, match="fragmented"):
@@ -252,3 +302,36 @@ def test_opcode_kinds():
     assert [op.is_control for op in Opcode] == [False, False, False, True, True, True]
     with pytest.raises(ValueError):
         Opcode(3)
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module a source file imports, at any level (TYPE_CHECKING and functions too)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, f"{path.name}: use absolute imports"
+            assert node.module is not None
+            names.add(node.module)
+    return names
+
+
+def io_free_imports(path: Path) -> set[str]:
+    """The imports of ``path`` that break the rule: stdlib (no asyncio) and the core only."""
+    allowed = set(sys.stdlib_module_names) - {"asyncio", "socket", "selectors", "ssl"}
+    return {
+        name
+        for name in imported_modules(path)
+        if not (
+            name.split(".")[0] in allowed - {"labkit"}
+            or name == "labkit.errors"
+            or name == "labkit.protocol"
+            or name.startswith("labkit.protocol.")
+        )
+    }
+
+
+def test_frames_imports_no_io():
+    """frames.py imports only the stdlib (no asyncio, no sockets), labkit.protocol and errors."""
+    assert io_free_imports(Path(frames.__file__)) == set()

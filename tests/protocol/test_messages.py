@@ -1,11 +1,15 @@
 """Tests for labkit.protocol.messages: reassembly and its rules (section 5.4)."""
 
+from pathlib import Path
+
 import pytest
 
 from labkit.errors import FrameError, InvalidUTF8, MessageTooBig
+from labkit.protocol import messages
 from labkit.protocol.events import Close, Message, Ping, Pong
 from labkit.protocol.frames import Frame, FrameParser, Opcode, Role, decode_frame
 from labkit.protocol.messages import MessageAssembler
+from tests.protocol.test_frames import io_free_imports
 
 
 def feed(assembler, *frames):
@@ -122,3 +126,8 @@ def test_max_size_allows_exactly_the_limit():
     a = MessageAssembler(max_size=10)
     assert a.receive(Frame.binary(b"x" * 10)) == Message(b"x" * 10)
     assert a.receive(Frame.text("y" * 10)) == Message("y" * 10)
+
+
+def test_messages_imports_no_io():
+    """messages.py imports only the stdlib (no asyncio, no sockets), labkit.protocol and errors."""
+    assert io_free_imports(Path(messages.__file__)) == set()
