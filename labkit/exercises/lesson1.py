@@ -34,13 +34,13 @@ import hashlib
 import struct
 from typing import Any
 
+from ..protocol.frames import apply_mask
+from ..protocol.handshake import GUID
 from .core import Lesson, WrongAnswer, call, show
 from .solutions import lesson1 as solutions
 
 __all__ = ["GUID", "check", "hint", "lesson", "solution"]
 
-#: The fixed string every server appends to the key (RFC 6455, section 1.3).
-GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 lesson = Lesson("lesson1")
 check, hint, solution = lesson.check, lesson.hint, lesson.solution
@@ -182,15 +182,8 @@ def _frame(fin: bool, opcode: int, payload: bytes, key: bytes | None = None) -> 
         header = struct.pack("!BBQ", first, mask_bit | 127, n)
     if key is None:
         return header + payload
-    return header + key + _xor(payload, key)
+    return header + key + apply_mask(payload, key)
 
-
-def _xor(data: bytes, key: bytes) -> bytes:
-    """Mask or unmask (the same operation, RFC 6455, section 5.3)."""
-    repeated = (key * (len(data) // 4 + 1))[: len(data)]
-    return (int.from_bytes(data, "big") ^ int.from_bytes(repeated, "big")).to_bytes(
-        len(data), "big"
-    )
 
 
 _KEY = bytes.fromhex("a1b2c3d4")

@@ -6,10 +6,7 @@ import base64
 import hashlib
 import struct
 
-__all__ = ["GUID", "accept_key", "decode_frame", "mask_frame"]
-
-#: The fixed string of RFC 6455, section 1.3, appended to every client key.
-GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+__all__ = ["accept_key", "decode_frame", "mask_frame"]
 
 
 def accept_key(key: str) -> str:
