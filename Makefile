@@ -31,7 +31,7 @@ lab: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m labkit.dev.notebooks --verify notebooks
+	$(BIN)/python -m tools.notebooks --verify notebooks
 	$(BIN)/python -m pytest --nbval --nbval-current-env tests notebooks
 
 lint: setup
@@ -43,11 +43,11 @@ format: setup
 	$(BIN)/ruff format .
 
 clean-notebooks: setup
-	$(BIN)/python -m labkit.dev.notebooks --clean notebooks
+	$(BIN)/python -m tools.notebooks --clean notebooks
 
 bench: setup
 	$(BIN)/python -m pip install -q -e '.[test,fast]'
-	$(BIN)/python -m labkit.bench
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) tests/interop/node_modules artifacts .pytest_cache .ruff_cache

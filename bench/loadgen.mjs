@@ -8,7 +8,7 @@
 //   node bench/loadgen.mjs idle  URL '{"clients":1000}'
 //
 // Each scenario prints exactly one JSON object on stdout (the field names are
-// the ones labkit/bench/results.py reads). `idle` prints {"ready": ...} once
+// the ones labkit/loadtest.py reads). `idle` prints {"ready": ...} once
 // its clients have joined, then waits for stdin to close before leaving.
 //
 // Chat scenarios speak labkit's JSON wire protocol (labkit/chat/protocol.py),

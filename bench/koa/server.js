@@ -1,5 +1,5 @@
 // The tutorial's original stack, Koa2 + koa-websocket, as the reference for
-// `make bench` (python -m labkit.bench). Two servers, chosen by argv[2]:
+// `make bench` (python -m bench). Two servers, chosen by argv[2]:
 //
 //   node server.js echo [port]   every message straight back (lesson 2)
 //   node server.js chat [port]   a minimal chat room speaking labkit's JSON

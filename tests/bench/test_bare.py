@@ -1,11 +1,11 @@
-"""Tests for labkit.bench.bare: the plain websockets references do the same jobs."""
+"""Tests for bench.bare: the plain websockets references do the same jobs."""
 
 from __future__ import annotations
 
 from websockets.asyncio.server import Server
 
-from labkit.bench.bare import bare_echo, bare_room
-from labkit.bench.load import run_echo, run_fanout, run_join_storm
+from bench.bare import bare_echo, bare_room
+from labkit.loadtest import run_echo, run_fanout, run_join_storm
 from labkit.runner import run_sync
 
 

@@ -1,4 +1,4 @@
-"""Tests for labkit.bench.process: a real server process, started, measured, pinned, stopped."""
+"""Tests for bench.process: a real server process, started, measured, pinned, stopped."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from websockets.asyncio.client import connect
 
-from labkit.bench.process import ServerProcess, Target, pin
+from bench.process import BenchTarget, ServerProcess, pin
 from labkit.errors import ServerError
 
 
@@ -31,7 +31,7 @@ async def echo_once(url: str) -> str:
 
 
 def test_server_process_serves_reports_its_figures_and_stops_politely() -> None:
-    with ServerProcess(Target.python("kit", "kit-echo")) as server:
+    with ServerProcess(BenchTarget.python("kit", "kit-echo")) as server:
         assert server.url.startswith("ws://127.0.0.1:")
         assert asyncio.run(echo_once(server.url)) == "ping"
         assert server.rss_bytes() > 10 * 2**20  # an interpreter with the kit loaded
@@ -43,29 +43,29 @@ def test_server_process_serves_reports_its_figures_and_stops_politely() -> None:
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two processors")
 def test_a_target_with_cpus_has_every_thread_pinned() -> None:
     cpu = min(os.sched_getaffinity(0))
-    with ServerProcess(Target.python("kit", "kit-echo", cpus=(cpu,))) as server:
+    with ServerProcess(BenchTarget.python("kit", "kit-echo", cpus=(cpu,))) as server:
         assert allowed_cpus(server.pid) == {str(cpu)}  # the kit's loop thread too
         assert asyncio.run(echo_once(server.url)) == "ping"
 
 
 def test_pin_keeps_a_process_to_the_given_cpus() -> None:
     cpus = sorted(os.sched_getaffinity(0))
-    with ServerProcess(Target.python("bare", "bare-echo")) as server:
+    with ServerProcess(BenchTarget.python("bare", "bare-echo")) as server:
         pin(server.pid, cpus[:1])
         assert allowed_cpus(server.pid) == {str(cpus[0])}
 
 
 def test_a_server_that_never_says_listening_is_a_clear_error() -> None:
-    target = Target("mute", (sys.executable, "-c", "import sys; sys.exit('cannot bind')"))
+    target = BenchTarget("mute", (sys.executable, "-c", "import sys; sys.exit('cannot bind')"))
     with pytest.raises(ServerError, match=r"mute .* did not start: cannot bind"):
         ServerProcess(target, start_timeout=20)
 
 
 def test_a_server_that_cannot_be_pinned_is_stopped_with_a_clear_error() -> None:
     with pytest.raises(ServerError, match=r"could not be pinned to cpu \(4096,\)") as caught:
-        ServerProcess(Target.python("kit", "kit-echo", cpus=(4096,)))
+        ServerProcess(BenchTarget.python("kit", "kit-echo", cpus=(4096,)))
     assert isinstance(caught.value.__cause__, OSError)
-    assert not [pid for pid in children_of(os.getpid()) if "labkit.bench.serve" in cmdline(pid)]
+    assert not [pid for pid in children_of(os.getpid()) if "bench.serve" in cmdline(pid)]
 
 
 def children_of(pid: int) -> list[int]:

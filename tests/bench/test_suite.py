@@ -1,4 +1,4 @@
-"""Tests for labkit.bench.suite: a tiny run end to end, with servers in their own processes."""
+"""Tests for bench.suite: a tiny run end to end, with servers in their own processes."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from labkit.bench.process import Target, start_all
-from labkit.bench.suite import (
+from bench.process import BenchTarget, start_all
+from bench.suite import (
     BenchError,
     Plan,
     SuiteOptions,
@@ -135,7 +135,7 @@ def test_echo_scenario_warms_up_pins_and_pairs(tmp_path: Path) -> None:
 def test_a_concurrent_run_raises_what_a_load_generator_ran_into() -> None:
     """A failed run on either side is an error, never a ratio quietly left out."""
     load = find_loadgen("node", lambda line: None)
-    up, down = start_all([Target.python(label, "bare-echo") for label in ("up", "down")])
+    up, down = start_all([BenchTarget.python(label, "bare-echo") for label in ("up", "down")])
     try:
         down.stop()
         for a, b in ((up, down), (down, up)):

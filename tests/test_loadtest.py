@@ -1,12 +1,30 @@
-"""Tests for labkit.bench.load: the Python clients against real servers, at tiny sizes."""
+"""Tests for labkit.loadtest: the Python clients against real servers, at tiny sizes."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 
-from labkit.bench.load import run_echo, run_fanout, run_join_storm
+import pytest
+
+import labkit
+from labkit.loadtest import FanoutResult, quantile, run_echo, run_fanout, run_join_storm
 from labkit.runner import ServerHandle
 from tests.support import wait_handlers_done
+
+
+@pytest.fixture
+def chat_server() -> Iterator[ServerHandle]:
+    """A chat room with its flood limits lifted, as a load test needs it."""
+    with labkit.start(labkit.chat_app(rate=1e9, burst=1e9), name="loadtest-chat") as handle:
+        yield handle
+
+
+@pytest.fixture
+def echo_server() -> Iterator[ServerHandle]:
+    """The kit's echo app."""
+    with labkit.start(labkit.echo_app(), name="loadtest-echo") as handle:
+        yield handle
 
 
 def test_fanout_delivers_every_message_to_every_receiver(chat_server: ServerHandle) -> None:
@@ -47,3 +65,21 @@ def test_blocking_form_works_under_a_running_loop(chat_server: ServerHandle) -> 
         return run_fanout(chat_server.url, receivers=2, messages=2).received
 
     assert asyncio.run(cell()) == 4
+
+
+def test_quantile_is_nearest_rank() -> None:
+    """The median and p99 of 1..100 are the 50th and 99th values; empty gives None."""
+    values = [float(v) for v in range(100, 0, -1)]
+    assert quantile(values, 0.5) == 50.0
+    assert quantile(values, 0.99) == 99.0
+    assert quantile([], 0.5) is None
+
+
+def _fanout(rate: float) -> FanoutResult:
+    return FanoutResult(3, 10, 30, 30, 30 / rate, rate, 1.0, 2.0, 16)
+
+
+def test_from_json_ignores_extra_fields() -> None:
+    """A load generator's JSON (with CPU shares) rebuilds the typed result."""
+    data = {**_fanout(100.0).to_json(), "server_cpu": 0.9, "loadgen_cpu": 0.4}
+    assert FanoutResult.from_json(data) == _fanout(100.0)

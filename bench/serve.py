@@ -1,4 +1,4 @@
-"""Run one server under test in its own process: ``python -m labkit.bench.serve KIND``.
+"""Run one server under test in its own process: ``python -m bench.serve KIND``.
 
 The benchmark never runs a server in the process that generates the load:
 they would share one interpreter lock and measure each other. This module is
@@ -13,7 +13,7 @@ Kinds:
   message's log line (the default writes 20 a second per connection);
 * ``kit-chat``: :func:`labkit.chat_app` the same way, with its flood limits
   raised so that one sender may publish as fast as the room can relay;
-* ``bare-echo`` and ``bare-room``: the references of :mod:`labkit.bench.bare`,
+* ``bare-echo`` and ``bare-room``: the references of :mod:`bench.bare`,
   on a plain asyncio loop in the main thread.
 
 ``LABKIT_LOOP=uvloop`` makes the kit's loop a uvloop one (see
@@ -67,7 +67,7 @@ def _serve_kit(kind: str, host: str, port: int) -> None:
 
 
 def _serve_bare(kind: str, host: str, port: int) -> None:
-    from labkit.bench.bare import bare_echo, bare_room
+    from bench.bare import bare_echo, bare_room
 
     async def run() -> None:
         loop = asyncio.get_running_loop()
@@ -85,7 +85,7 @@ def _serve_bare(kind: str, host: str, port: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m labkit.bench.serve", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.serve", description=__doc__)
     parser.add_argument("kind", choices=KINDS)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)

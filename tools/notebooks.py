@@ -5,8 +5,8 @@ the state of every widget. None of it belongs in the repository: it makes
 diffs unreadable, it goes stale the moment the code changes, and a learner
 should see each result appear when *they* run the cell. Usage::
 
-    python -m labkit.dev.notebooks --verify notebooks   # exit 1 and list dirty ones
-    python -m labkit.dev.notebooks --clean notebooks    # strip them in place
+    python -m tools.notebooks --verify notebooks   # exit 1 and list dirty ones
+    python -m tools.notebooks --clean notebooks    # strip them in place
 
 What is kept: cell sources, cell ids, and the cell metadata that is part of
 the lesson (``tags``, ``jupyter.source_hidden`` for collapsed solutions,
@@ -220,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         found dirty notebooks, 2 on a usage error.
     """
     parser = argparse.ArgumentParser(
-        prog="python -m labkit.dev.notebooks",
+        prog="python -m tools.notebooks",
         description="Verify or strip outputs and run state from notebooks.",
     )
     mode = parser.add_mutually_exclusive_group(required=True)
@@ -237,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if findings:
                 print(
                     f"{len(findings)} notebook(s) are not clean; "
-                    "run: python -m labkit.dev.notebooks --clean " + " ".join(map(str, args.paths)),
+                    "run: python -m tools.notebooks --clean " + " ".join(map(str, args.paths)),
                     file=sys.stderr,
                 )
                 return 1

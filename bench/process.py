@@ -1,7 +1,7 @@
 """Start, watch and stop the server under test in a process of its own.
 
 A :class:`ServerProcess` runs one command that prints ``listening on URL``
-when ready (``python -m labkit.bench.serve KIND`` or ``node
+when ready (``python -m bench.serve KIND`` or ``node
 bench/koa/server.js KIND``), and reads the kernel's accounting of that
 process from ``/proc``: its resident memory (for memory per connection) and
 its CPU time (to wait until it is quiet before the next measurement, so that
@@ -23,14 +23,18 @@ from pathlib import Path
 
 from labkit.errors import ServerError
 
-__all__ = ["ServerProcess", "Target", "pin", "start_all"]
+__all__ = ["BenchTarget", "ServerProcess", "pin", "start_all"]
 
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
+#: The repository's root, the folder that holds this ``bench`` package: where
+#: ``python -m bench.serve`` is run from, whatever the caller's directory.
+ROOT = Path(__file__).resolve().parents[1]
+
 
 @dataclass(frozen=True)
-class Target:
+class BenchTarget:
     """A server to measure: how to start it and what to call it in the results.
 
     Attributes:
@@ -48,9 +52,10 @@ class Target:
     cpus: tuple[int, ...] = ()
 
     @classmethod
-    def python(cls, label: str, kind: str, cpus: tuple[int, ...] = (), **env: str) -> Target:
-        """A server of :mod:`labkit.bench.serve` run by this interpreter."""
-        return cls(label, (sys.executable, "-m", "labkit.bench.serve", kind), env, cpus=cpus)
+    def python(cls, label: str, kind: str, cpus: tuple[int, ...] = (), **env: str) -> BenchTarget:
+        """A server of :mod:`bench.serve` run by this interpreter, from the repository's root."""
+        argv = (sys.executable, "-m", "bench.serve", kind)
+        return cls(label, argv, env, cwd=ROOT, cpus=cpus)
 
 
 def pin(pid: int, cpus: Collection[int]) -> None:
@@ -74,7 +79,7 @@ class ServerProcess:
         pid: its process id.
     """
 
-    def __init__(self, target: Target, start_timeout: float = 30.0) -> None:
+    def __init__(self, target: BenchTarget, start_timeout: float = 30.0) -> None:
         self.target = target
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by stop()
         env = {**os.environ, **target.env}
@@ -187,7 +192,7 @@ class ServerProcess:
         self.stop()
 
 
-def start_all(targets: Sequence[Target]) -> list[ServerProcess]:
+def start_all(targets: Sequence[BenchTarget]) -> list[ServerProcess]:
     """Start every target; stop the ones already started if one fails."""
     started: list[ServerProcess] = []
     try:

@@ -1,12 +1,12 @@
-"""The benchmark suite behind ``make bench`` (``python -m labkit.bench``).
+"""The benchmark suite behind ``make bench`` (``python -m bench``).
 
 Theory of operation
 -------------------
 Every figure is a *ratio taken side by side*. A scenario starts each server
-it compares in a process of its own (:mod:`labkit.bench.process`):
+it compares in a process of its own (:mod:`bench.process`):
 
 * ``kit``: the kit's app (:func:`labkit.echo_app` or :func:`labkit.chat_app`);
-* ``bare``: the same job on plain ``websockets`` (:mod:`labkit.bench.bare`);
+* ``bare``: the same job on plain ``websockets`` (:mod:`bench.bare`);
 * ``koa``: the tutorial's own Koa2 + koa-websocket server (``bench/koa``),
   when Node and its packages are there;
 * ``kit-uvloop``: the kit again, with ``LABKIT_LOOP=uvloop``, when uvloop is
@@ -36,7 +36,7 @@ The load generator is ``bench/loadgen.mjs`` (the ``ws`` package on Node) when
 available: it costs less per delivery than a Python client and reports the
 CPU share of both sides during the timed phase (``loadgen_cpu``,
 ``server_cpu``), which tells whether a figure is the server's limit. Without
-Node, :mod:`labkit.bench.load` takes its place, run as its own process.
+Node, :mod:`labkit.loadtest` takes its place, run as its own process.
 
 Scenarios:
 
@@ -68,9 +68,10 @@ from typing import Any
 
 import websockets
 
-from labkit.bench.process import ServerProcess, Target, start_all
-from labkit.bench.results import EchoResult, FanoutResult, JoinResult, MemoryResult, median_result
+from bench.figures import MemoryResult, median_result
+from bench.process import BenchTarget, ServerProcess, start_all
 from labkit.errors import LabkitError
+from labkit.loadtest import EchoResult, FanoutResult, JoinResult
 
 __all__ = [
     "FULL",
@@ -85,8 +86,8 @@ __all__ = [
     "write_results",
 ]
 
-#: The repository's ``bench/`` folder (Koa servers, Node load generator, results).
-BENCH_DIR = Path(__file__).resolve().parents[2] / "bench"
+#: This folder, ``bench/`` in the repository (Koa servers, Node load generator, results).
+BENCH_DIR = Path(__file__).resolve().parent
 KOA_DIR = BENCH_DIR / "koa"
 RESULTS_DIR = BENCH_DIR / "results"
 
@@ -221,7 +222,7 @@ def find_loadgen(prefer: str = "node", say: Say = print) -> LoadGen:
     """The Node load generator when it can run (``npm ci`` first if needed), else Python's."""
     if prefer == "node" and _node_ready(say):
         return LoadGen("node", (shutil.which("node") or "node", str(BENCH_DIR / "loadgen.mjs")))
-    return LoadGen("python", (sys.executable, "-m", "labkit.bench.load"))
+    return LoadGen("python", (sys.executable, "-m", "labkit.loadtest"))
 
 
 def _node_ready(say: Say) -> bool:
@@ -294,20 +295,25 @@ def _placed(where: Placement | None) -> Iterator[None]:
         os.sched_setaffinity(0, before)
 
 
-def _targets(scenario: str, koa: bool, uvloop: bool, cpus: tuple[int, ...] = ()) -> list[Target]:
+def _targets(
+    scenario: str, koa: bool, uvloop: bool, cpus: tuple[int, ...] = ()
+) -> list[BenchTarget]:
     kit_kind, bare_kind, koa_kind = (
         ("kit-echo", "bare-echo", "echo")
         if scenario == "echo"
         else ("kit-chat", "bare-room", "chat")
     )
-    targets = [Target.python("kit", kit_kind, cpus), Target.python("bare", bare_kind, cpus)]
+    targets = [
+        BenchTarget.python("kit", kit_kind, cpus),
+        BenchTarget.python("bare", bare_kind, cpus),
+    ]
     if scenario == "echo":  # the echo again, writing every message's log line
-        targets.append(Target.python("kit-every", "kit-echo-every", cpus))
+        targets.append(BenchTarget.python("kit-every", "kit-echo-every", cpus))
     if koa:
         node = shutil.which("node") or "node"
-        targets.append(Target("koa", (node, "server.js", koa_kind), cwd=KOA_DIR, cpus=cpus))
+        targets.append(BenchTarget("koa", (node, "server.js", koa_kind), cwd=KOA_DIR, cpus=cpus))
     if uvloop and scenario != "memory":
-        targets.append(Target.python("kit-uvloop", kit_kind, cpus, LABKIT_LOOP="uvloop"))
+        targets.append(BenchTarget.python("kit-uvloop", kit_kind, cpus, LABKIT_LOOP="uvloop"))
     return targets
 
 
@@ -504,7 +510,9 @@ def _summarise_concurrent(runs: list[dict[str, Any]], a: str, b: str) -> dict[st
 # --- scenarios ------------------------------------------------------------------------
 
 
-def scenario_echo(plan: Plan, load: LoadGen, targets: list[Target], say: Say) -> dict[str, Any]:
+def scenario_echo(
+    plan: Plan, load: LoadGen, targets: list[BenchTarget], say: Say
+) -> dict[str, Any]:
     """Closed-loop echo against every target, in turns, then pairs concurrently."""
     bare = next((t for t in targets if t.label == "bare"), None)
     twin = [replace(bare, label="bare-twin")] if bare is not None else []
@@ -554,7 +562,9 @@ def scenario_echo(plan: Plan, load: LoadGen, targets: list[Target], say: Say) ->
     }
 
 
-def scenario_fanout(plan: Plan, load: LoadGen, targets: list[Target], say: Say) -> dict[str, Any]:
+def scenario_fanout(
+    plan: Plan, load: LoadGen, targets: list[BenchTarget], say: Say
+) -> dict[str, Any]:
     """Chat fan-out at each room size against every target, in turns."""
     servers = start_all(targets)
     by_size: dict[str, Any] = {}
@@ -598,7 +608,9 @@ def scenario_fanout(plan: Plan, load: LoadGen, targets: list[Target], say: Say) 
     return {"receivers": by_size}
 
 
-def scenario_join(plan: Plan, load: LoadGen, targets: list[Target], say: Say) -> dict[str, Any]:
+def scenario_join(
+    plan: Plan, load: LoadGen, targets: list[BenchTarget], say: Say
+) -> dict[str, Any]:
     """The join storm against every target, in turns."""
     servers = start_all(targets)
     try:
@@ -622,7 +634,9 @@ def scenario_join(plan: Plan, load: LoadGen, targets: list[Target], say: Say) ->
     }
 
 
-def scenario_memory(plan: Plan, load: LoadGen, targets: list[Target], say: Say) -> dict[str, Any]:
+def scenario_memory(
+    plan: Plan, load: LoadGen, targets: list[BenchTarget], say: Say
+) -> dict[str, Any]:
     """RSS per idle joined connection, each target in a fresh process."""
     figures: dict[str, Any] = {}
     for target in targets:

@@ -1,4 +1,4 @@
-"""Tests for labkit.dev.notebooks, the notebook cleanliness gate."""
+"""Tests for tools.notebooks, the notebook cleanliness gate."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from labkit.dev.notebooks import clean_paths, find_notebooks, main, problems, strip, verify_paths
+from tools.notebooks import clean_paths, find_notebooks, main, problems, strip, verify_paths
+
+#: The repository's root, which holds the ``tools`` folder.
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _clean_notebook() -> nbformat.NotebookNode:
@@ -113,9 +116,10 @@ def test_command_line_verify_then_clean(tmp_path: Path, capsys: pytest.CaptureFi
     # One real subprocess proves the module entry point the Makefile calls; importing
     # nbformat is slow, so the other steps call main() in-process.
     verify = subprocess.run(
-        [sys.executable, "-m", "labkit.dev.notebooks", "--verify", str(nb_dir)],
+        [sys.executable, "-m", "tools.notebooks", "--verify", str(nb_dir)],
         capture_output=True,
         text=True,
+        cwd=ROOT,  # where the Makefile runs it: tools/ is a folder of the checkout
     )
     assert verify.returncode == 1
     assert "dirty.ipynb: metadata.widgets;" in verify.stdout

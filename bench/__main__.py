@@ -1,10 +1,10 @@
-"""``python -m labkit.bench``: run the benchmark suite and write its results.
+"""``python -m bench``: run the benchmark suite and write its results.
 
-Examples::
+Run from the repository's root. Examples::
 
-    python -m labkit.bench                      # everything (a few minutes)
-    python -m labkit.bench --quick              # small rooms, one turn: seconds
-    python -m labkit.bench --scenario fanout    # one scenario
+    python -m bench                      # everything (a few minutes)
+    python -m bench --quick              # small rooms, one turn: about a minute
+    python -m bench --scenario fanout    # one scenario
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from labkit.bench.suite import (
+from bench.suite import (
     FULL,
     QUICK,
     RESULTS_DIR,
@@ -40,7 +40,7 @@ def _raise_file_limit() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m labkit.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small rooms, one turn (seconds)")
     parser.add_argument(
         "--scenario", action="append", choices=SCENARIOS, help="run only this one (repeatable)"

@@ -1,10 +1,16 @@
-"""A load generator in Python: many WebSocket clients on one asyncio loop.
+"""Load-test a server from a notebook: many WebSocket clients on one asyncio loop.
 
-Use it from a notebook to load-test your own chat room::
+Use it to load-test your own chat room::
+
+    from labkit.loadtest import run_fanout
 
     server = labkit.start(labkit.chat_app(rate=1e9, burst=1e9))
-    result = labkit.bench.run_fanout(server.url, receivers=10, messages=50)
+    result = run_fanout(server.url, receivers=10, messages=50)
     result.rate, result.p50_ms
+
+:func:`run_fanout`, :func:`run_echo` and :func:`run_join_storm` block until
+done and return small typed results (:class:`FanoutResult`,
+:class:`EchoResult`, :class:`JoinResult`).
 
 The blocking ``run_*`` functions run their clients on a fresh event loop in a
 thread of their own, so they work in a Jupyter cell (whose own loop is
@@ -17,39 +23,138 @@ The chat scenarios speak the kit's JSON wire protocol
 send (20 messages per second by default): give the app a higher ``rate`` and
 ``burst`` to measure the relay rather than the flood control.
 
-``make bench`` uses the Node load generator (``bench/loadgen.mjs``) when Node
-is available: one Python process cannot keep up with a thousand receivers as
+The repository's ``make bench`` uses a Node load generator when Node is
+available: one Python process cannot keep up with a thousand receivers as
 fast as the server sends. Run from the command line, this module prints the
-same JSON as the Node one (``python -m labkit.bench.load fanout URL '{...}'``),
-which is how ``make bench`` falls back to it.
+same JSON as the Node one (``python -m labkit.loadtest fanout URL '{...}'``),
+which is how ``make bench`` falls back to it. The results print and rebuild
+as the same fields from either (:meth:`FanoutResult.from_json`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import math
 import os
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from websockets.asyncio.client import ClientConnection, connect
 
-from labkit.bench.results import EchoResult, FanoutResult, JoinResult, quantile
-
 __all__ = [
+    "EchoResult",
+    "FanoutResult",
+    "JoinResult",
     "echo",
     "fanout",
     "join_storm",
     "main",
+    "quantile",
     "run_echo",
     "run_fanout",
     "run_join_storm",
 ]
 
+R = TypeVar("R")
 T = TypeVar("T")
+
+
+# --- results ---------------------------------------------------------------------
+
+
+def quantile(values: Sequence[float], q: float) -> float | None:
+    """The ``q`` quantile (nearest rank) of ``values``, or ``None`` when empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))
+    return float(ordered[index])
+
+
+class _FromJson:
+    @classmethod
+    def from_json(cls: type[R], data: Mapping[str, Any]) -> R:
+        """Build the result from a load generator's JSON object (extra keys ignored)."""
+        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as a plain dict (for the results file)."""
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True)
+class EchoResult(_FromJson):
+    """Closed-loop echo: each connection sends one message, waits for it, repeats.
+
+    Attributes:
+        connections: clients running at once.
+        round_trips: round trips counted after the warm-up.
+        seconds: how long they took.
+        rate: round trips per second, all connections together.
+        p50_ms: median round-trip time, in milliseconds.
+        p99_ms: 99th percentile round-trip time, in milliseconds.
+    """
+
+    connections: int
+    round_trips: int
+    seconds: float
+    rate: float
+    p50_ms: float | None
+    p99_ms: float | None
+
+
+@dataclass(frozen=True)
+class FanoutResult(_FromJson):
+    """One sender, many receivers: every message is delivered to every receiver.
+
+    Attributes:
+        receivers: clients receiving each message.
+        messages: messages timed (after the warm-up).
+        deliveries: ``receivers * messages``.
+        received: deliveries that actually arrived (equals ``deliveries`` in a good run).
+        seconds: time from the first timed message to the last delivery.
+        rate: deliveries per second.
+        p50_ms: median time from send to delivery, in milliseconds.
+        p99_ms: 99th percentile of the same.
+        window: messages the sender keeps in flight (not yet at every receiver).
+    """
+
+    receivers: int
+    messages: int
+    deliveries: int
+    received: int
+    seconds: float
+    rate: float
+    p50_ms: float | None
+    p99_ms: float | None
+    window: int
+
+
+@dataclass(frozen=True)
+class JoinResult(_FromJson):
+    """A join storm: many clients connect and join the chat room at once.
+
+    Attributes:
+        clients: how many joined.
+        welcomed_s: seconds until the last client had its welcome.
+        settled_s: seconds until every client knew every other one (through
+            its welcome's user list or a join notice), i.e. the room settled.
+    """
+
+    clients: int
+    welcomed_s: float
+    settled_s: float
+
+
+# --- clients ---------------------------------------------------------------------
+
 
 #: Seconds any one scenario may take before it gives up.
 TIMEOUT = 120.0
@@ -314,7 +419,7 @@ def _in_thread(make: Callable[[], Coroutine[Any, Any, T]], timeout: float) -> T:
         except BaseException as exc:  # handed to the caller below
             outcome["error"] = exc
 
-    thread = threading.Thread(target=run, name="labkit-bench-load", daemon=True)
+    thread = threading.Thread(target=run, name="labkit-loadtest", daemon=True)
     thread.start()
     thread.join()
     if "error" in outcome:
@@ -384,12 +489,10 @@ def _scenario(name: str, url: str, options: dict[str, Any]) -> Awaitable[Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m labkit.bench.load SCENARIO URL [JSON options]``: print one JSON result."""
+    """``python -m labkit.loadtest SCENARIO URL [JSON options]``: print one JSON result."""
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) < 2:
-        print(
-            "usage: python -m labkit.bench.load echo|fanout|join|idle URL [JSON]", file=sys.stderr
-        )
+        print("usage: python -m labkit.loadtest echo|fanout|join|idle URL [JSON]", file=sys.stderr)
         return 2
     options = json.loads(args[2]) if len(args) > 2 else {}
     timeout = float(options.get("timeout", TIMEOUT))
