@@ -11,15 +11,22 @@ the layer that catches them knows what to send without a lookup table::
     │   └── KitLoopError                 misuse of the kit's event loop
     ├── HandshakeRefused                 a before-handshake hook said no (.status)
     ├── ProtocolError                    RFC 6455 violations (.close_code)
-    │   ├── HandshakeError               bad opening handshake (.status, .header)
+    │   ├── HandshakeError               bad opening handshake (.status, .header);
+    │   │   │                            also a Host or Origin the server refuses
     │   │   └── UnsupportedVersion       Sec-WebSocket-Version is not 13 (426)
     │   ├── FrameError                   malformed or illegal frame (1002)
     │   ├── InvalidUTF8                  text that is not UTF-8 (1007)
     │   └── MessageTooBig                over the size limit (1009)
+    ├── IncompleteFrame                  more bytes needed (labkit.protocol.frames;
+    │                                    also a ValueError)
+    ├── ChatError                        a chat frame breaks the chat protocol (.code;
+    │                                    labkit.chat.protocol)
     ├── ClientError                      labkit.WebSocket, the browser-style client
     │   ├── InvalidStateError            send() while CONNECTING, and friends
     │   └── InvalidAccessError           close() with a code the browser forbids
     └── ExerciseError                    an exercise checker could not run at all
+        ├── WrongAnswer                  the learner's code gave a wrong result
+        └── NotAttempted                 the exercise cell still holds its placeholder
 
 The names of the client errors follow the DOM exceptions a browser raises in
 the same situations, so the Python client reads like the JavaScript one.

@@ -47,6 +47,8 @@ from typing import Any, TypeVar
 
 from websockets.asyncio.client import ClientConnection, connect
 
+from labkit.chat.protocol import Join, Joined, Said, Say, Welcome, decode_server_event
+
 __all__ = [
     "EchoResult",
     "FanoutResult",
@@ -159,10 +161,6 @@ class JoinResult(_FromJson):
 #: Seconds any one scenario may take before it gives up.
 TIMEOUT = 120.0
 
-_WELCOME = '{"type":"welcome"'
-_MESSAGE = '{"type":"message"'
-_TEXT_KEY = '"text":"'
-
 
 def _now_ms() -> float:
     return time.perf_counter() * 1000.0
@@ -173,12 +171,13 @@ async def _open(url: str) -> ClientConnection:
     return await connect(url, compression=None, ping_interval=None, max_queue=None, open_timeout=30)
 
 
-async def _join(ws: ClientConnection, name: str) -> dict[str, Any]:
+async def _join(ws: ClientConnection, name: str) -> Welcome:
     """Join as ``name``; return the welcome (other events before it are skipped)."""
-    await ws.send(json.dumps({"type": "join", "name": name}))
+    await ws.send(Join(name).encode())
     async for frame in ws:
-        if isinstance(frame, str) and frame.startswith(_WELCOME):
-            return json.loads(frame)
+        event = decode_server_event(frame)
+        if isinstance(event, Welcome):
+            return event
     raise ConnectionError(f"{name}: the server closed before the welcome")
 
 
@@ -236,14 +235,10 @@ async def echo(
 
 def _sequence(frame: str | bytes) -> int | None:
     """The sequence number a fan-out message carries as its text, or ``None``."""
-    if not isinstance(frame, str) or not frame.startswith(_MESSAGE):
+    event = decode_server_event(frame)
+    if not isinstance(event, Said) or not event.text.isdigit():
         return None
-    at = frame.find(_TEXT_KEY)
-    if at < 0:
-        return None
-    end = frame.find('"', at + len(_TEXT_KEY))
-    digits = frame[at + len(_TEXT_KEY) : end]
-    return int(digits) if digits.isdigit() else None
+    return int(event.text)
 
 
 async def fanout(
@@ -315,7 +310,7 @@ async def fanout(
                 seq = state["sent"]
                 state["sent"] += 1
                 sent_at[seq] = _now_ms()
-                await sender.send(f'{{"type":"message","text":"{seq}"}}')
+                await sender.send(Say(str(seq)).encode())
             can_send.clear()
             if state["sent"] < total:
                 await can_send.wait()
@@ -362,15 +357,12 @@ async def _storm(url: str, clients: int, tag: str) -> tuple[list[ClientConnectio
         ws = await _open(url)
         welcome = await _join(ws, f"{prefix}{i}")
         state["welcomed"] = max(state["welcomed"], _now_ms())
-        bump(i, sum(1 for name in welcome["users"] if name.startswith(prefix)))
+        bump(i, sum(1 for name in welcome.users if name.startswith(prefix)))
 
         async def listen() -> None:
             async for frame in ws:
-                if (
-                    isinstance(frame, str)
-                    and frame.startswith('{"type":"join"')
-                    and f'"name":"{prefix}' in frame
-                ):
+                event = decode_server_event(frame)
+                if isinstance(event, Joined) and event.name.startswith(prefix):
                     bump(i, 1)
 
         readers.append(asyncio.create_task(listen()))

@@ -31,13 +31,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Iterable
 from importlib import resources
+from typing import Any
 
 from websockets.http11 import Request
 
 from labkit.app import App, Context, HttpResponse, Next
-from labkit.chat.protocol import HISTORY, MAX_FRAME
+from labkit.chat.protocol import HISTORY, MAX_MESSAGE_SIZE
 from labkit.chat.room import (
     ABUSE_LIMIT,
     ABUSE_WINDOW,
@@ -46,6 +46,7 @@ from labkit.chat.room import (
     TYPING_INTERVAL,
     Action,
     Broadcast,
+    Disconnect,
     Reply,
     Room,
 )
@@ -97,27 +98,26 @@ class ChatApp(App):
 def chat_app(
     *,
     name: str = "chat",
-    origins: str | Iterable[str] | None = "same-host",
     history: int = HISTORY,
     rate: float = RATE,
     burst: float = BURST,
     abuse_limit: int = ABUSE_LIMIT,
     abuse_window: float = ABUSE_WINDOW,
     typing_interval: float = TYPING_INTERVAL,
-    max_size: int = MAX_FRAME,
-    ping_interval: float | None = 20.0,
-    ping_timeout: float | None = 20.0,
-    close_timeout: float = 5.0,
-    open_timeout: float = 10.0,
-    max_queue: int = 16,
-    max_buffer: int = 1 << 20,
+    **options: Any,
 ) -> ChatApp:
     """Build the chat server: serve it with ``labkit.start(chat_app())``.
 
+    What the chat adds to an :class:`~labkit.app.App` is listed here; every
+    other keyword (``origins``, ``ping_interval``, ``ping_timeout``,
+    ``close_timeout``, ``open_timeout``, ``max_queue``, ``max_buffer``,
+    ``compression``, ``log_limit``...) goes to :class:`~labkit.app.App`
+    unchanged, with its defaults and meaning there. By default ``origins``
+    accepts the chat page served by this same server, and keepalive pings
+    (RFC 6455, section 5.5.2) notice a client that vanished without a close frame.
+
     Args:
         name: the name :func:`labkit.start` keeps the server under.
-        origins: which browser origins may connect (see :class:`~labkit.app.App`);
-            the default accepts the chat page served by this same server.
         history: how many recent public messages a newcomer receives.
         rate: frames per second one connection may send on average.
         burst: frames a quiet connection may send at once.
@@ -125,31 +125,15 @@ def chat_app(
             one more closes the connection with 1008 (RFC 6455, section 7.4.1).
         abuse_window: seconds over which refused frames are counted.
         typing_interval: seconds between two typing notices forwarded per user.
-        max_size: largest message in bytes; bigger ones close with 1009.
-        ping_interval: seconds between keepalive pings (RFC 6455, section 5.5.2);
-            a client that vanished without a close frame is noticed by then.
-        ping_timeout: seconds to wait for the pong before dropping the client.
-        close_timeout: seconds to wait for the closing handshake (RFC 6455,
-            section 7.1.1) before cutting the TCP connection.
-        open_timeout: seconds a client has to finish its opening handshake.
-        max_queue: incoming messages buffered per connection before reading
-            pauses (TCP then pushes back on a fast sender).
-        max_buffer: bytes queued for one slow reader before it is disconnected.
+        **options: passed to :class:`~labkit.app.App`. Only ``max_size`` has a
+            default of the chat's own: :data:`~labkit.chat.protocol.MAX_MESSAGE_SIZE`
+            (64 KiB, not App's 1 MiB); bigger messages close with 1009.
 
     Returns:
         The app, with its :class:`~labkit.chat.room.Room` as ``app.room``.
     """
-    app = ChatApp(
-        name,
-        max_size=max_size,
-        origins=origins,
-        ping_interval=ping_interval,
-        ping_timeout=ping_timeout,
-        close_timeout=close_timeout,
-        open_timeout=open_timeout,
-        max_queue=max_queue,
-        max_buffer=max_buffer,
-    )
+    options.setdefault("max_size", MAX_MESSAGE_SIZE)
+    app = ChatApp(name, **options)
     room: Room[Context] = Room(
         history=history,
         rate=rate,
@@ -185,7 +169,7 @@ def chat_app(
                 else:
                     # Never wait for another user's socket: it may be slow.
                     app.broadcast(action.text, to=(action.conn,))
-            else:
+            elif isinstance(action, Disconnect):
                 ctx.log.info("closing with %d: %s", action.code, action.reason)
                 # Out of the room first: a flooder's answering close frame sits
                 # behind the frames it already sent, which are left unread (TCP

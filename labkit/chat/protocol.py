@@ -1,28 +1,35 @@
-"""The chat room's wire protocol, without any I/O.
+"""The chat room's wire protocol, both ways, without any I/O.
 
 Every WebSocket message of the chat is one *text* frame (RFC 6455, section 5.6)
-holding one JSON object with a ``"type"``. This module turns an incoming frame
-into a small frozen value, or raises :class:`ChatError` with a machine-readable
-code, and it encodes every server event into JSON text exactly once, so the room
-can send the same string to a thousand readers.
+holding one JSON object with a ``"type"``. This module is the one place that knows
+that JSON: each frame is a small frozen value whose ``encode()`` gives its wire text.
 
-Client to server::
+* the server reads a client's frame with :func:`parse` (a request, or :class:`ChatError`
+  with a machine-readable code) and sends events (:class:`Welcome`, :class:`Joined`,
+  :class:`Left`, :class:`Said`, :class:`TypingNotice`, :class:`ErrorNotice`), each
+  encoded once, so the room can send the same string to a thousand readers;
+* a client reads those with :func:`decode_server_event`, and sends requests' ``encode()``.
 
-    {"type": "join", "name": NAME}                  must come before anything else
-    {"type": "message", "text": TEXT}               to every other user
-    {"type": "message", "text": TEXT, "to": NAME}   private, to that one user
-    {"type": "typing"}                              "NAME is typing" for the others
+Client to server (requests)::
 
-Server to client::
+    {"type": "join", "name": NAME}                  Join: must come before anything else
+    {"type": "message", "text": TEXT}               Say: to every other user
+    {"type": "message", "text": TEXT, "to": NAME}   Say(to=...): private, to that one user
+    {"type": "typing"}                              Typing: "NAME is typing" for the others
 
-    {"type": "welcome", "name": NAME, "users": [...], "history": [...]}
-    {"type": "join", "name": NAME, "count": N}
-    {"type": "leave", "name": NAME, "count": N}
-    {"type": "message", "from": NAME, "text": TEXT, "ts": UNIX_SECONDS}   (+ "to" if private)
-    {"type": "typing", "name": NAME}
-    {"type": "error", "code": CODE, "message": HUMAN_TEXT}
+Server to client (events)::
 
-Which code for which mistake (the connection always stays open):
+    {"type": "welcome", "name": NAME, "users": [...], "history": [...]}    Welcome
+    {"type": "join", "name": NAME, "count": N}                            Joined
+    {"type": "leave", "name": NAME, "count": N}                           Left
+    {"type": "message", "from": NAME, "text": TEXT, "ts": UNIX_SECONDS}   Said (+ "to" if private)
+    {"type": "typing", "name": NAME}                                      TypingNotice
+    {"type": "error", "code": CODE, "message": HUMAN_TEXT}                ErrorNotice
+
+Encoders write compact JSON, non-ASCII kept as is, keys in the order above: the
+browser page (``page.html``) and the Node clients of the tests and benchmarks read it.
+
+Which code for which mistake in a client frame (the connection always stays open):
 
 * ``bad_json``: a binary frame (RFC 6455, section 5.6: opcode 0x2), text that is
   not JSON, JSON that is not an object, JSON too deeply nested or with numbers
@@ -37,37 +44,41 @@ Which code for which mistake (the connection always stays open):
   the room (:mod:`labkit.chat.room`), which knows who is there.
 
 Fields the server does not expect are ignored, including a client-sent ``from``
-or ``ts``: the server always sets those itself.
+or ``ts``: the server always sets those itself. A client's :func:`decode_server_event`
+also ignores extra fields, and raises ``bad_json`` or ``unknown_type`` likewise.
 """
 
 from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from labkit.errors import LabkitError
 
 __all__ = [
     "HISTORY",
-    "MAX_FRAME",
+    "JOIN_FIRST",
+    "MAX_MESSAGE_SIZE",
     "MAX_NAME",
     "MAX_TEXT",
     "ChatError",
     "ErrorCode",
+    "ErrorNotice",
     "Join",
+    "Joined",
+    "Left",
     "Request",
+    "Said",
     "Say",
+    "ServerEvent",
     "Typing",
-    "encode_error",
-    "encode_join",
-    "encode_leave",
-    "encode_message",
-    "encode_typing",
-    "encode_welcome",
+    "TypingNotice",
+    "Welcome",
+    "decode_server_event",
     "name_key",
     "parse",
     "shown",
@@ -80,8 +91,11 @@ MAX_NAME = 32
 MAX_TEXT = 4000
 """Longest message text, in characters (code points)."""
 
-MAX_FRAME = 64 * 1024
-"""Largest incoming WebSocket message, in bytes; bigger ones close with 1009 (RFC 6455, 7.4.1)."""
+MAX_MESSAGE_SIZE = 64 * 1024
+"""Largest message a client may send, in bytes; bigger closes with 1009 (RFC 6455, 7.4.1)."""
+
+JOIN_FIRST = 'send {"type": "join", "name": ...} first'
+"""What a client that speaks before joining is told (with ``not_joined``)."""
 
 HISTORY = 50
 """How many recent public messages a newcomer receives in its welcome."""
@@ -110,10 +124,14 @@ class ErrorCode(StrEnum):
 
 
 class ChatError(LabkitError):
-    """A client frame the chat refuses; answered with an error event, never a close.
+    """A chat frame that breaks the protocol.
+
+    The server raises it for a client frame (:func:`parse`, or a rule of the
+    room) and answers with an error event, never a close. A client gets it
+    from :func:`decode_server_event` for a server frame it cannot read.
 
     Attributes:
-        code: the :class:`ErrorCode` sent to the client.
+        code: the :class:`ErrorCode` (sent to the client, on the server side).
         message: a short human text saying what was wrong.
     """
 
@@ -122,9 +140,13 @@ class ChatError(LabkitError):
         self.message = message
         super().__init__(f"{self.code}: {message}")
 
+    def event(self) -> ErrorNotice:
+        """Return this error as the event the server answers with."""
+        return ErrorNotice(self.code, self.message)
+
     def encode(self) -> str:
         """Return this error as the JSON text of an error event."""
-        return encode_error(self.code, self.message)
+        return self.event().encode()
 
 
 # --- requests (client to server) ---------------------------------------------
@@ -132,9 +154,13 @@ class ChatError(LabkitError):
 
 @dataclass(frozen=True, slots=True)
 class Join:
-    """``{"type": "join"}``: take a name in the room. ``name`` is already trimmed and valid."""
+    """``{"type": "join"}``: take a name (trimmed and valid when :func:`parse` made it)."""
 
     name: str
+
+    def encode(self) -> str:
+        """The frame a client sends to join."""
+        return _dumps({"type": "join", "name": self.name})
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,14 +170,23 @@ class Say:
     text: str
     to: str | None = None
 
+    def encode(self) -> str:
+        """The frame a client sends to say ``text`` (privately when ``to`` is set)."""
+        request = {"type": "message", "text": self.text}
+        return _dumps(request if self.to is None else {**request, "to": self.to})
+
 
 @dataclass(frozen=True, slots=True)
 class Typing:
     """``{"type": "typing"}``: tell the others this user is typing."""
 
+    def encode(self) -> str:
+        """The frame a client sends while its user types."""
+        return _dumps({"type": "typing"})
+
 
 Request = Join | Say | Typing
-"""Any value :func:`parse` returns."""
+"""Any value :func:`parse` returns: what a client sends."""
 
 
 def shown(value: object, limit: int = 40) -> str:
@@ -220,16 +255,10 @@ def name_key(name: str) -> str:
     return unicodedata.normalize("NFKC", name).casefold()
 
 
-def _load(frame: str | bytes) -> dict[str, Any]:
-    if not isinstance(frame, str):
-        # RFC 6455, section 5.6: this protocol only speaks text frames.
-        raise ChatError(ErrorCode.BAD_JSON, "binary frames are not accepted; send JSON text")
-    if len(frame) > MAX_FRAME:
-        # The WebSocket layer closes bigger messages with 1009 first; this guards
-        # callers that feed the parser directly.
-        raise ChatError(ErrorCode.TOO_LONG, f"the frame is longer than {MAX_FRAME} bytes")
+def _json_object(text: str) -> dict[str, Any]:
+    """Parse ``text`` as one JSON object, or raise ``bad_json``."""
     try:
-        data = json.loads(frame)
+        data = json.loads(text)
     except RecursionError:
         raise ChatError(ErrorCode.BAD_JSON, "the JSON is nested too deeply") from None
     except ValueError as exc:
@@ -242,7 +271,7 @@ def _load(frame: str | bytes) -> dict[str, Any]:
 
 
 def parse(frame: str | bytes) -> Request:
-    """Parse and check one incoming WebSocket message.
+    """Parse and check one incoming WebSocket message (the server side).
 
     Args:
         frame: the message as websockets delivers it: ``str`` for a text frame,
@@ -255,7 +284,14 @@ def parse(frame: str | bytes) -> Request:
         ChatError: ``bad_json``, ``unknown_type``, ``bad_name`` or ``too_long``
             as listed in the module docstring.
     """
-    data = _load(frame)
+    if not isinstance(frame, str):
+        # RFC 6455, section 5.6: this protocol only speaks text frames.
+        raise ChatError(ErrorCode.BAD_JSON, "binary frames are not accepted; send JSON text")
+    if len(frame) > MAX_MESSAGE_SIZE:
+        # The WebSocket layer closes bigger messages with 1009 first; this guards
+        # callers that feed the parser directly.
+        raise ChatError(ErrorCode.TOO_LONG, f"the frame is longer than {MAX_MESSAGE_SIZE} bytes")
+    data = _json_object(frame)
     kind = data.get("type")
     if kind == "message":
         text = data.get("text")
@@ -281,42 +317,183 @@ def parse(frame: str | bytes) -> Request:
 # --- events (server to client) -----------------------------------------------
 
 
-def encode_welcome(name: str, users: Iterable[str], history: Iterable[str]) -> str:
-    """Encode the answer to a good join.
+class _Event:
+    """What every server event has: its wire ``type``, its JSON object, its text."""
+
+    __slots__ = ()
+    type: ClassVar[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The event as its JSON object, keys in wire order."""
+        raise NotImplementedError
+
+    def encode(self) -> str:
+        """The event's exact wire text: compact JSON, non-ASCII kept as is."""
+        return _dumps(self.as_dict())
+
+
+@dataclass(frozen=True, slots=True)
+class Said(_Event):
+    """``{"type": "message"}``: ``sender`` (``"from"`` on the wire) said ``text``.
+
+    ``ts``: the server's clock, UNIX seconds. ``to``: set on a private message.
+    """
+
+    sender: str
+    text: str
+    ts: float
+    to: str | None = None
+    type: ClassVar[str] = "message"
+
+    def as_dict(self) -> dict[str, Any]:
+        event = {"type": "message", "from": self.sender, "text": self.text, "ts": self.ts}
+        return event if self.to is None else {**event, "to": self.to}
+
+
+@dataclass(frozen=True, slots=True)
+class Welcome(_Event):
+    """``{"type": "welcome"}``: the answer to a good join.
+
+    ``name`` is as the room stored it (trimmed); ``users`` lists everyone, the
+    newcomer included, in joining order; ``history`` the last public messages.
+    """
+
+    name: str
+    users: tuple[str, ...]
+    history: tuple[Said, ...] = ()
+    type: ClassVar[str] = "welcome"
+
+    def as_dict(self) -> dict[str, Any]:
+        history = [said.as_dict() for said in self.history]
+        return {"type": "welcome", "name": self.name, "users": list(self.users), "history": history}
+
+
+@dataclass(frozen=True, slots=True)
+class Joined(_Event):
+    """``{"type": "join"}``: ``name`` joined; the room now holds ``count`` users."""
+
+    name: str
+    count: int
+    type: ClassVar[str] = "join"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"type": "join", "name": self.name, "count": self.count}
+
+
+@dataclass(frozen=True, slots=True)
+class Left(_Event):
+    """``{"type": "leave"}``: ``name`` left; the room now holds ``count`` users."""
+
+    name: str
+    count: int
+    type: ClassVar[str] = "leave"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"type": "leave", "name": self.name, "count": self.count}
+
+
+@dataclass(frozen=True, slots=True)
+class TypingNotice(_Event):
+    """``{"type": "typing"}``: ``name`` is typing."""
+
+    name: str
+    type: ClassVar[str] = "typing"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"type": "typing", "name": self.name}
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorNotice(_Event):
+    """``{"type": "error"}``: the server refused a frame; the connection stays open."""
+
+    code: ErrorCode
+    message: str
+    type: ClassVar[str] = "error"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"type": "error", "code": str(self.code), "message": self.message}
+
+
+ServerEvent = Welcome | Joined | Left | Said | TypingNotice | ErrorNotice
+"""Any value :func:`decode_server_event` returns: what a server sends."""
+
+
+def _lacks(data: dict[str, Any], key: str, what: str) -> ChatError:
+    return ChatError(ErrorCode.BAD_JSON, f'a {shown(data["type"])} event needs "{key}": {what}')
+
+
+def _text(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str):
+        raise _lacks(data, key, "a string")
+    return value
+
+
+def _count(data: dict[str, Any]) -> int:
+    value = data.get("count")
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise _lacks(data, "count", "an integer")
+    return value
+
+
+def _said(data: dict[str, Any]) -> Said:
+    ts, to = data.get("ts"), data.get("to")
+    if not isinstance(ts, int | float) or isinstance(ts, bool):
+        raise _lacks(data, "ts", "a number (UNIX seconds)")
+    if to is not None and not isinstance(to, str):
+        raise _lacks(data, "to", "a name (a string), or nothing")
+    return Said(_text(data, "from"), _text(data, "text"), ts, to)
+
+
+def _welcome(data: dict[str, Any]) -> Welcome:
+    users, history = data.get("users"), data.get("history", [])
+    if not isinstance(users, list) or not all(isinstance(user, str) for user in users):
+        raise _lacks(data, "users", "a list of names")
+    if not isinstance(history, list) or not all(
+        isinstance(m, dict) and m.get("type") == "message" for m in history
+    ):
+        raise _lacks(data, "history", "a list of message events")
+    return Welcome(_text(data, "name"), tuple(users), tuple(_said(m) for m in history))
+
+
+def _error(data: dict[str, Any]) -> ErrorNotice:
+    code = _text(data, "code")
+    if code not in ErrorCode.__members__.values():
+        raise ChatError(ErrorCode.BAD_JSON, f"unknown error code {shown(code)}")
+    return ErrorNotice(ErrorCode(code), _text(data, "message"))
+
+
+_DECODERS: dict[str, Callable[[dict[str, Any]], ServerEvent]] = {
+    "welcome": _welcome,
+    "join": lambda data: Joined(_text(data, "name"), _count(data)),
+    "leave": lambda data: Left(_text(data, "name"), _count(data)),
+    "message": _said,
+    "typing": lambda data: TypingNotice(_text(data, "name")),
+    "error": _error,
+}
+
+
+def decode_server_event(frame: str | bytes) -> ServerEvent:
+    """Decode one WebSocket message a chat server sent (the client side).
 
     Args:
-        name: the name as the room stored it (trimmed).
-        users: everyone in the room, the newcomer included, in joining order.
-        history: recent public message events, *already encoded* by
-            :func:`encode_message`; they are spliced in, not encoded again.
+        frame: ``str`` for a text frame, ``bytes`` for a binary one.
+
+    Returns:
+        The event; ``decode_server_event(event.encode()) == event`` for every event.
+
+    Raises:
+        ChatError: ``bad_json`` for a binary frame (RFC 6455, section 5.6: the
+            chat speaks text), text that is not one JSON object, or a missing
+            or mistyped field; ``unknown_type`` for a missing or unknown type.
     """
-    head = _dumps({"type": "welcome", "name": name, "users": list(users)})
-    return f'{head[:-1]},"history":[{",".join(history)}]}}'
-
-
-def encode_join(name: str, count: int) -> str:
-    """Encode "NAME joined; the room now holds COUNT users" for the others."""
-    return _dumps({"type": "join", "name": name, "count": count})
-
-
-def encode_leave(name: str, count: int) -> str:
-    """Encode "NAME left; the room now holds COUNT users" for the others."""
-    return _dumps({"type": "leave", "name": name, "count": count})
-
-
-def encode_message(sender: str, text: str, ts: float, to: str | None = None) -> str:
-    """Encode a chat message; ``to`` marks a private one."""
-    event: dict[str, Any] = {"type": "message", "from": sender, "text": text, "ts": ts}
-    if to is not None:
-        event["to"] = to
-    return _dumps(event)
-
-
-def encode_typing(name: str) -> str:
-    """Encode "NAME is typing"."""
-    return _dumps({"type": "typing", "name": name})
-
-
-def encode_error(code: ErrorCode | str, message: str) -> str:
-    """Encode an error event; the connection stays open."""
-    return _dumps({"type": "error", "code": str(code), "message": message})
+    if not isinstance(frame, str):
+        raise ChatError(ErrorCode.BAD_JSON, "a binary frame; the chat's events are JSON text")
+    data = _json_object(frame)
+    kind = data.get("type")
+    decode = _DECODERS.get(kind) if isinstance(kind, str) else None
+    if decode is None:
+        known = f"unknown event type {shown(kind)}" if isinstance(kind, str) else "no string type"
+        raise ChatError(ErrorCode.UNKNOWN_TYPE, f"{known}; the chat sends {', '.join(_DECODERS)}")
+    return decode(data)

@@ -3,11 +3,11 @@
 Theory of operation: the WebSocket layer owns the sockets; the :class:`Room`
 owns who is who. For every incoming message the app calls
 :meth:`Room.handle`, which returns a list of *actions* (plain values) that say
-who gets which already-encoded JSON text:
+who gets which event of :mod:`labkit.chat.protocol`, already encoded as JSON text:
 
 * :class:`Reply`: one connection gets ``text`` (an answer, an error, a private message);
 * :class:`Broadcast`: every joined connection except ``exclude`` gets ``text``;
-* :class:`Close`: close that connection with ``code`` (RFC 6455, section 7.4.1).
+* :class:`Disconnect`: close that connection with ``code`` (RFC 6455, section 7.4.1).
 
 The app performs them in order. Because the room never touches a socket, the
 tests drive it with strings and a fake clock, and the same room could sit
@@ -15,8 +15,9 @@ behind any server.
 
 Cost: every event is encoded once, whatever the room size; the only work that
 grows with the number of users is writing the broadcast itself (and the user
-list in a newcomer's welcome). Join and leave notices carry a ``count``, never
-the list, so a thousand joins send a thousand short notices, not a million names.
+list in a newcomer's welcome, which also encodes the at most ``history`` recent
+messages afresh). Join and leave notices carry a ``count``, never the list, so a
+thousand joins send a thousand short notices, not a million names.
 
 Rules that need the whole room (the protocol module checks the rest):
 
@@ -28,7 +29,8 @@ Rules that need the whole room (the protocol module checks the rest):
   gets the event with ``"to"``, and **the sender gets the same event too**, so
   its page can show what it sent and to whom (a public message is never echoed
   to its sender: the page shows it locally). Private messages are not kept in
-  the history; the last :data:`~labkit.chat.protocol.HISTORY` public ones are.
+  the history; the last :data:`~labkit.chat.protocol.HISTORY` public ones are,
+  as :class:`~labkit.chat.protocol.Said` events that each welcome encodes.
 * Flood control: every incoming frame costs one token of a per-connection
   :class:`RateLimiter` (by default 20 frames per second, bursts of 40). A frame
   without a token is not even parsed: it gets ``rate_limited``. More than 200
@@ -49,32 +51,33 @@ from typing import Generic, TypeVar
 
 from labkit.chat.protocol import (
     HISTORY,
+    JOIN_FIRST,
     ChatError,
     ErrorCode,
+    ErrorNotice,
     Join,
+    Joined,
+    Left,
+    Said,
     Say,
     Typing,
-    encode_error,
-    encode_join,
-    encode_leave,
-    encode_message,
-    encode_typing,
-    encode_welcome,
+    TypingNotice,
+    Welcome,
     name_key,
     parse,
     shown,
 )
+from labkit.protocol.close import CloseCode
 
 __all__ = [
     "ABUSE_LIMIT",
     "ABUSE_WINDOW",
     "BURST",
-    "POLICY_VIOLATION",
     "RATE",
     "TYPING_INTERVAL",
     "Action",
     "Broadcast",
-    "Close",
+    "Disconnect",
     "RateLimiter",
     "Reply",
     "Room",
@@ -94,9 +97,6 @@ ABUSE_WINDOW = 10.0
 
 TYPING_INTERVAL = 1.0
 """Seconds between two typing notices forwarded for the same user."""
-
-POLICY_VIOLATION = 1008
-"""RFC 6455, section 7.4.1: close code for a peer that broke the server's rules."""
 
 C = TypeVar("C", bound=Hashable)
 """A connection: anything hashable (a labkit Context, a websocket, a string in tests)."""
@@ -167,15 +167,15 @@ class Broadcast(Generic[C]):
 
 
 @dataclass(frozen=True, slots=True)
-class Close(Generic[C]):
-    """Close ``conn`` with ``code`` and ``reason`` (RFC 6455, section 5.5.1)."""
+class Disconnect(Generic[C]):
+    """End ``conn``: send a close frame with ``code`` and ``reason`` (RFC 6455, section 5.5.1)."""
 
     conn: C
-    code: int
+    code: CloseCode
     reason: str
 
 
-Action = Reply[C] | Broadcast[C] | Close[C]
+Action = Reply[C] | Broadcast[C] | Disconnect[C]
 """What :meth:`Room.handle` and :meth:`Room.disconnect` ask the app to do."""
 
 
@@ -231,14 +231,14 @@ class Room(Generic[C]):
         # Joined connections in joining order -> name; and name key -> connection.
         self._members: dict[C, str] = {}
         self._by_key: dict[str, C] = {}
-        # Encoded message events, spliced into welcomes without re-encoding.
-        self._history: deque[str] = deque(maxlen=history)
+        # The last public message events, as values: each welcome encodes them.
+        self._history: deque[Said] = deque(maxlen=history)
         # Encoded once, naming this room's own limit: a flooding client may be
         # told this hundreds of times.
-        self._rate_limited = encode_error(
+        self._rate_limited = ErrorNotice(
             ErrorCode.RATE_LIMITED,
             f"too many messages; at most {rate:g} per second, please slow down",
-        )
+        ).encode()
 
     # --- reading the state ---------------------------------------------------
 
@@ -253,8 +253,8 @@ class Room(Generic[C]):
         return list(self._members.values())
 
     @property
-    def history(self) -> tuple[str, ...]:
-        """The encoded public message events a newcomer would receive."""
+    def history(self) -> tuple[Said, ...]:
+        """The public message events a newcomer would receive, oldest first."""
         return tuple(self._history)
 
     def __len__(self) -> int:
@@ -292,7 +292,7 @@ class Room(Generic[C]):
             if isinstance(request, Join):
                 return self._join(conn, peer, request)
             if peer.name is None:
-                raise ChatError(ErrorCode.NOT_JOINED, 'send {"type": "join", "name": ...} first')
+                raise ChatError(ErrorCode.NOT_JOINED, JOIN_FIRST)
             if isinstance(request, Say):
                 if request.to is None:
                     # Pages stop showing "is typing" when the message arrives,
@@ -314,7 +314,7 @@ class Room(Generic[C]):
             return []
         del self._members[conn]
         del self._by_key[peer.key]  # type: ignore[arg-type]
-        return [Broadcast(encode_leave(peer.name, len(self._members)))]
+        return [Broadcast(Left(peer.name, len(self._members)).encode())]
 
     # --- one method per request ---------------------------------------------
 
@@ -326,7 +326,7 @@ class Room(Generic[C]):
             peer.refused = 0
         peer.refused += 1
         if peer.refused > self.abuse_limit:
-            return [Close(conn, POLICY_VIOLATION, "too many messages")]
+            return [Disconnect(conn, CloseCode.POLICY_VIOLATION, "too many messages")]
         return [Reply(conn, self._rate_limited)]
 
     def _join(self, conn: C, peer: _Peer, join: Join) -> list[Action[C]]:
@@ -338,21 +338,22 @@ class Room(Generic[C]):
         peer.name, peer.key = join.name, key
         self._members[conn] = join.name
         self._by_key[key] = conn
+        welcome = Welcome(join.name, tuple(self._members.values()), tuple(self._history))
         return [
-            Reply(conn, encode_welcome(join.name, self._members.values(), self._history)),
-            Broadcast(encode_join(join.name, len(self._members)), exclude=conn),
+            Reply(conn, welcome.encode()),
+            Broadcast(Joined(join.name, len(self._members)).encode(), exclude=conn),
         ]
 
     def _say(self, conn: C, sender: str, say: Say) -> list[Action[C]]:
         ts = round(self._wall_clock(), 3)
         if say.to is None:
-            text = encode_message(sender, say.text, ts)
-            self._history.append(text)
-            return [Broadcast(text, exclude=conn)]
+            said = Said(sender, say.text, ts)
+            self._history.append(said)
+            return [Broadcast(said.encode(), exclude=conn)]
         target = self._by_key.get(name_key(say.to))
         if target is None:
             raise ChatError(ErrorCode.UNKNOWN_USER, f"nobody here is called {shown(say.to)}")
-        text = encode_message(sender, say.text, ts, to=self._members[target])
+        text = Said(sender, say.text, ts, to=self._members[target]).encode()
         if target == conn:
             return [Reply(conn, text)]
         return [Reply(target, text), Reply(conn, text)]
@@ -362,4 +363,4 @@ class Room(Generic[C]):
         if now - peer.typed_at < self.typing_interval:
             return []
         peer.typed_at = now
-        return [Broadcast(encode_typing(peer.name), exclude=conn)]  # type: ignore[arg-type]
+        return [Broadcast(TypingNotice(peer.name).encode(), exclude=conn)]  # type: ignore[arg-type]

@@ -21,19 +21,32 @@ Exercises:
   changes nothing and returns False. ``on_leave(users: list[str], name: str)``
   removes ``name``; a name that is not there is ignored.
 * ``chat_room``: the three functions above run a small real chat room
-  (:mod:`labkit.exercises.room`); real clients join, talk, leave and come back.
+  (:mod:`labkit.exercises.room`); real clients join, talk, leave and come back,
+  speaking the kit's chat protocol (:mod:`labkit.chat.protocol`).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
+from ..chat.protocol import (
+    ChatError,
+    ErrorCode,
+    ErrorNotice,
+    Join,
+    Joined,
+    Left,
+    Said,
+    Say,
+    ServerEvent,
+    Welcome,
+    decode_server_event,
+)
 from . import live
 from .core import Lesson, NotAttempted, WrongAnswer, call, show
-from .room import Room
+from .room import PracticeRoom
 from .solutions import lesson3 as solutions
 
 __all__ = ["check", "hint", "lesson", "solution"]
@@ -233,32 +246,45 @@ def join_leave(on_join: Any, on_leave: Any) -> str:
 # --- the live room -----------------------------------------------------------------
 
 
+def _shown(event: ServerEvent) -> dict[str, Any]:
+    """An event as its JSON object, without the server's clock (``ts``)."""
+    return {key: value for key, value in event.as_dict().items() if key != "ts"}
+
+
+def _said(sender: str, text: str) -> Said:
+    """The message event a client expects; its ``ts`` is the server's, never compared."""
+    return Said(sender, text, ts=0.0)
+
+
 def _event(
     client: live.Client,
     what: str,
-    want: dict[str, Any],
+    want: ServerEvent | None,
     silent: str | Callable[[], str | None] | None = None,
-) -> dict[str, Any]:
-    """Receive the next event and check the fields of ``want`` (``ts`` is only required)."""
+) -> ServerEvent:
+    """Receive the next event and check it is ``want`` (any event when ``None``)."""
     raw = client.expect(what, silent=silent)
-    event = json.loads(raw) if isinstance(raw, str) else {}
-    if all(event.get(key) == value for key, value in want.items()):
-        if want.get("type") == "message" and not isinstance(event.get("ts"), int | float):
-            raise client.probe.wrong(f"{client.who} got a message without a time stamp: {raw!r}")
+    try:
+        event = decode_server_event(raw)
+    except ChatError as exc:
+        raise client.probe.wrong(
+            f"{client.who} waited for {what} and got a frame that is not a chat event "
+            f"({exc.message}): {raw!r}"
+        ) from None
+    if want is None or _shown(event) == _shown(want):
         return event
-    shown = {key: value for key, value in event.items() if key != "ts"}
-    tried = f"{client.who} waited for {what}\nexpected {want}\ngot      {shown}"
-    if event.get("type") == "join" and event.get("name") == client.who:
+    tried = f"{client.who} waited for {what}\nexpected {_shown(want)}\ngot      {_shown(event)}"
+    if isinstance(event, Joined) and event.name == client.who:
         raise client.probe.wrong(
             f"{tried}\n{client.who} got the announcement of their own join",
             hint="recipients() included the sender: leave the sender out.",
         )
-    if event.get("type") == "message" and event.get("from") == client.who:
+    if isinstance(event, Said) and event.sender == client.who:
         raise client.probe.wrong(
             f"{tried}\n{client.who} got their own message back",
             hint="recipients() included the sender: leave the sender out.",
         )
-    if event.get("type") == want.get("type") and event.get("count") != want.get("count"):
+    if isinstance(want, Joined | Left) and type(event) is type(want) and event.count != want.count:
         raise client.probe.wrong(
             f"{tried}\nthe count is the length of the users list that on_join and on_leave keep",
             hint="A wrong count means a duplicate or a ghost in users: run check.join_leave.",
@@ -267,11 +293,11 @@ def _event(
 
 
 def _join(client: live.Client, name: str) -> None:
-    client.send(json.dumps({"type": "join", "name": name}))
-    answer = _event(client, f"an answer to joining as {name!r}", {})
-    if answer.get("type") != "welcome":
+    client.send(Join(name).encode())
+    answer = _event(client, f"an answer to joining as {name!r}", None)
+    if not isinstance(answer, Welcome):
         raise client.probe.wrong(
-            f"{client.who} could not join as {name!r}: the room answered {answer}",
+            f"{client.who} could not join as {name!r}: the room answered {_shown(answer)}",
             hint=f"on_join should accept {name!r}: nobody in the room has that name now.",
         )
 
@@ -291,7 +317,7 @@ def chat_room(recipients: Any, on_join: Any, on_leave: Any) -> str:
     get this" is proven by what X gets next, in the order the server sent it.
     """
     probe = live.Probe()
-    room = Room(probe, recipients, on_join, on_leave)
+    room = PracticeRoom(probe, recipients, on_join, on_leave)
 
     def left_out() -> str:
         missing = [name for name in connected if name not in room.users]
@@ -310,44 +336,42 @@ def chat_room(recipients: Any, on_join: Any, on_leave: Any) -> str:
         bo = clients.enter_context(live.Client(server.url, "bo", probe))
         _join(bo, "bo")
         connected.append("bo")
-        _event(ana, "bo's join", {"type": "join", "name": "bo", "count": 2}, left_out)
+        _event(ana, "bo's join", Joined("bo", 2), left_out)
         cy = clients.enter_context(live.Client(server.url, "cy", probe))
-        cy.send(json.dumps({"type": "join", "name": "BO"}))
-        answer = _event(cy, "an answer to joining as 'BO'", {})
-        if answer.get("code") != "name_taken":
+        cy.send(Join("BO").encode())
+        answer = _event(cy, "an answer to joining as 'BO'", None)
+        if not isinstance(answer, ErrorNotice) or answer.code is not ErrorCode.NAME_TAKEN:
             raise probe.wrong(
-                f"cy joined as 'BO' while 'bo' is in the room, and got {answer}",
+                f"cy joined as 'BO' while 'bo' is in the room, and got {_shown(answer)}",
                 hint="on_join must refuse a name that differs only in case.",
             )
         _join(cy, "cy")
         connected.append("cy")
         for other in (ana, bo):
-            _event(other, "cy's join", {"type": "join", "name": "cy", "count": 3}, left_out)
-        ana.send(json.dumps({"type": "message", "text": "hi all"}))
+            _event(other, "cy's join", Joined("cy", 3), left_out)
+        ana.send(Say("hi all").encode())
         for other in (bo, cy):
-            want = {"type": "message", "from": "ana", "text": "hi all"}
-            _event(other, "ana's message", want, left_out)
+            _event(other, "ana's message", _said("ana", "hi all"), left_out)
         # bo answers only once he has ana's message, so had ana been sent her own,
         # it would reach her before bo's: the order proves it, no waiting needed.
-        bo.send(json.dumps({"type": "message", "text": "hi ana"}))
+        bo.send(Say("hi ana").encode())
         for other in (ana, cy):
-            want = {"type": "message", "from": "bo", "text": "hi ana"}
-            _event(other, "bo's message", want, left_out)
+            _event(other, "bo's message", _said("bo", "hi ana"), left_out)
         bo.close()
         connected.remove("bo")
         for other in (ana, cy):
-            _event(other, "bo's leave", {"type": "leave", "name": "bo", "count": 2}, left_out)
+            _event(other, "bo's leave", Left("bo", 2), left_out)
         back = clients.enter_context(live.Client(server.url, "bo, back again", probe))
-        back.send(json.dumps({"type": "join", "name": "bo"}))
-        answer = _event(back, "an answer to joining as 'bo' again", {})
-        if answer.get("type") != "welcome":
+        back.send(Join("bo").encode())
+        answer = _event(back, "an answer to joining as 'bo' again", None)
+        if not isinstance(answer, Welcome):
             raise probe.wrong(
-                f"bo left and came back, but joining as 'bo' again got {answer}: "
+                f"bo left and came back, but joining as 'bo' again got {_shown(answer)}: "
                 "the room still holds bo as a ghost",
                 hint="on_leave must remove exactly the name that leaves.",
             )
         for other in (ana, cy):
-            _event(other, "bo's join", {"type": "join", "name": "bo", "count": 3}, left_out)
+            _event(other, "bo's join", Joined("bo", 3), left_out)
     if not probe.wait_finished(4):
         raise probe.wrong("the room kept a connection open after its client had left")
     if probe.error is not None:

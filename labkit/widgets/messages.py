@@ -1,19 +1,31 @@
 """What a chat panel shows, as plain values (no widgets, no I/O).
 
 A :class:`ChatMessage` is one line of a panel's log. :func:`from_chat_event`
-turns a server event of the chat room's JSON protocol into one (or ``None``
-for events that only change the panel's state), so the panel, the notebooks
-and the tests all reason about the same values.
+decodes a frame of the chat room's JSON protocol with
+:func:`labkit.chat.protocol.decode_server_event` and turns the event into one
+(:func:`from_server_event`), so the panel, the notebooks and the tests all
+reason about the same values.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["ChatMessage", "Kind", "from_chat_event", "from_text_frame"]
+from labkit.chat.protocol import (
+    ChatError,
+    ErrorNotice,
+    Joined,
+    Left,
+    Said,
+    ServerEvent,
+    TypingNotice,
+    Welcome,
+    decode_server_event,
+)
+
+__all__ = ["ChatMessage", "Kind", "from_chat_event", "from_server_event", "from_text_frame"]
 
 #: own: sent by this panel. other: from someone else (or the echo server).
 #: private: a private message to or from this panel. system: joins, leaves,
@@ -31,7 +43,7 @@ class ChatMessage:
         sender: who sent it, when known.
         to: the receiver of a private message.
         ts: UNIX seconds (the server's for chat messages, arrival time otherwise).
-        data: the raw frame payload or decoded JSON event.
+        data: the raw frame payload, or the decoded chat event.
     """
 
     kind: Kind
@@ -51,53 +63,41 @@ def from_text_frame(data: str | bytes, sender: str = "server") -> ChatMessage:
     return ChatMessage("other", data, sender, data=data)
 
 
-def _num(value: Any, default: float) -> float:
-    return (
-        float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
-    )
+def from_server_event(event: ServerEvent, me: str) -> ChatMessage | None:
+    """The log entry for one chat event (``None`` for an event that only changes state).
+
+    Args:
+        event: a decoded server event.
+        me: this panel's name, left out of a welcome's "here:" list.
+    """
+    if isinstance(event, Said):
+        kind = "other" if event.to is None else "private"
+        return ChatMessage(kind, event.text, event.sender, event.to, event.ts, event)
+    if isinstance(event, Welcome):
+        others = [user for user in event.users if user.casefold() != me.casefold()]
+        who = ", ".join(others) if others else "nobody else yet"
+        return ChatMessage("system", f"welcome, {event.name}! here: {who}", data=event)
+    if isinstance(event, Joined):
+        return ChatMessage("system", f"{event.name} joined ({event.count} online)", data=event)
+    if isinstance(event, Left):
+        return ChatMessage("system", f"{event.name} left ({event.count} online)", data=event)
+    if isinstance(event, TypingNotice):
+        return ChatMessage("typing", f"{event.name} is typing…", event.name, data=event)
+    if isinstance(event, ErrorNotice):
+        return ChatMessage("error", f"{event.code}: {event.message}", data=event)
+    return None
 
 
-def from_chat_event(raw: str | bytes, me: str) -> tuple[ChatMessage | None, dict[str, Any] | None]:
+def from_chat_event(raw: str | bytes, me: str) -> tuple[ChatMessage | None, ServerEvent | None]:
     """Decode one frame of the chat protocol; return (log entry or None, event or None).
 
-    Unknown or malformed frames become an ``error`` entry rather than an
-    exception: a panel must keep working whatever a server sends.
+    A frame that does not decode becomes an ``error`` entry (and no event)
+    rather than an exception: a panel must keep working whatever a server sends.
     """
     try:
-        event = json.loads(raw)
-    except (ValueError, TypeError):
+        event = decode_server_event(raw)
+    except ChatError as exc:
         return ChatMessage(
-            "error", f"unreadable frame from the server: {raw[:80]!r}", data=raw
+            "error", f"unreadable frame from the server ({exc.message}): {raw[:80]!r}", data=raw
         ), None
-    if not isinstance(event, dict):
-        return ChatMessage(
-            "error", f"unexpected frame from the server: {raw[:80]!r}", data=raw
-        ), None
-    kind = event.get("type")
-    name = str(event.get("name", ""))
-    now = time.time()
-    if kind == "message":
-        sender = str(event.get("from", "?"))
-        to = event.get("to")
-        ts = _num(event.get("ts"), now)
-        text = str(event.get("text", ""))
-        if to is not None:
-            return ChatMessage("private", text, sender, str(to), ts, event), event
-        return ChatMessage("other", text, sender, None, ts, event), event
-    if kind == "welcome":
-        users = [str(u) for u in event.get("users", []) if isinstance(u, str)]
-        others = [u for u in users if u.casefold() != me.casefold()]
-        who = ", ".join(others) if others else "nobody else yet"
-        return ChatMessage("system", f"welcome, {name}! here: {who}", data=event), event
-    if kind == "join":
-        count = event.get("count")
-        return ChatMessage("system", f"{name} joined ({count} online)", data=event), event
-    if kind == "leave":
-        count = event.get("count")
-        return ChatMessage("system", f"{name} left ({count} online)", data=event), event
-    if kind == "typing":
-        return ChatMessage("typing", f"{name} is typing…", name, data=event), event
-    if kind == "error":
-        code = event.get("code", "error")
-        return ChatMessage("error", f"{code}: {event.get('message', '')}", data=event), event
-    return ChatMessage("error", f"unknown event type {kind!r}", data=event), event
+    return from_server_event(event, me), event

@@ -2,7 +2,8 @@
 
 The panel is the notebook's stand-in for the tutorial's browser page. It
 speaks plain text to servers like echo, and the chat room's JSON protocol
-(join, message, private message, typing) to a chat server.
+(join, message, private message, typing) to a chat server: it writes with the
+requests' encoders and reads with the decoder of :mod:`labkit.chat.protocol`.
 
 Every update comes from the kit's loop thread. Widgets sync trait changes
 from any thread, so the panel only ever *sets traits* (``HTML.value``); it
@@ -14,47 +15,62 @@ A programmatic face makes it usable from cells and tests::
     panel.say("hello")
     panel.wait_for(lambda m: m.kind == "other" and m.text == "hello")
     panel.messages          # every entry, as ChatMessage values
+    panel.state             # a ReadyState: CONNECTING, OPEN, CLOSING, CLOSED
+
+Its entries live in a :class:`~labkit.journal.Journal`, whose lock also guards
+the panel's state and typing notices, so a wait never misses a change.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
 import time
 import warnings
-from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Literal
 
 import ipywidgets as widgets
 
-from ..client import CloseEvent, MessageEvent, WebSocket
-from ..errors import KitLoopError
-from ..runner import ServerHandle, on_kit_loop
-from .messages import ChatMessage, from_chat_event, from_text_frame
+from ..chat.protocol import (
+    Join,
+    Joined,
+    Left,
+    Said,
+    Say,
+    ServerEvent,
+    Typing,
+    TypingNotice,
+    Welcome,
+)
+from ..client import CloseEvent, MessageEvent, ReadyState, WebSocket
+from ..journal import Journal
+from ..runner import ServerHandle, refuse_on_kit_loop
+from .messages import ChatMessage, from_chat_event, from_server_event, from_text_frame
 from .render import render_header, render_log
 
-__all__ = ["ChatPanel", "Mode"]
+__all__ = ["KEEP_ENTRIES", "ChatPanel", "PanelMode"]
 
-Mode = Literal["text", "chat"]
+#: What a panel speaks: plain ``"text"`` messages, or the chat room's JSON protocol.
+PanelMode = Literal["text", "chat"]
 
-#: Entries shown in the log (all are kept in ``messages``, up to KEEP).
+#: Entries shown in the log (all are kept in ``messages``, up to KEEP_ENTRIES).
 SHOWN = 200
-KEEP = 10_000
+KEEP_ENTRIES = 10_000
 #: At most one typing notice per this many seconds.
 TYPING_EVERY = 2.0
 #: Seconds a "… typing…" notice stays in the header.
 TYPING_SHOWN = 5.0
 
 
-def _not_on_kit_loop(what: str) -> None:
-    if on_kit_loop():
-        raise KitLoopError(
-            f"panel.{what}() inside a WebSocket handler would block the loop that "
-            f"delivers what it waits for"
-        )
+def _describe(entry: ChatMessage) -> str:
+    return f"{entry.kind}:{entry.sender}:{entry.text}"
+
+
+# Why a panel's wait is refused on the kit's loop (labkit.runner.refuse_on_kit_loop).
+_WOULD_BLOCK = (
+    "panel.{}() inside a WebSocket handler would block the loop that delivers what it waits for"
+)
 
 
 class ChatPanel(widgets.VBox):
@@ -76,7 +92,7 @@ class ChatPanel(widgets.VBox):
         server: ServerHandle | str,
         name: str = "you",
         *,
-        mode: Mode | None = None,
+        mode: PanelMode | None = None,
         connect: bool = True,
         height: str = "220px",
     ) -> None:
@@ -87,13 +103,13 @@ class ChatPanel(widgets.VBox):
         if mode not in ("text", "chat"):
             raise ValueError(f"mode must be 'text' or 'chat', not {mode!r}")
         self.name = name
-        self.mode: Mode = mode
+        self.mode: PanelMode = mode
         self.users: list[str] = []
         self._height = height
-        self._entries: deque[ChatMessage] = deque(maxlen=KEEP)
-        self._changed = threading.Condition()
+        # The log; its lock (``changed``) also guards _state and _typing.
+        self._journal: Journal[ChatMessage] = Journal(KEEP_ENTRIES, _describe)
         self._ws: WebSocket | None = None
-        self._state = "CLOSED"
+        self._state = ReadyState.CLOSED
         self._typing: dict[str, float] = {}
         self._last_typing_sent = 0.0
 
@@ -138,15 +154,14 @@ class ChatPanel(widgets.VBox):
     # --- the programmatic face ----------------------------------------------
 
     @property
-    def state(self) -> str:
-        """The connection state as the browser names it: CONNECTING, OPEN, CLOSING, CLOSED."""
+    def state(self) -> ReadyState:
+        """The connection state: ``CONNECTING``, ``OPEN``, ``CLOSING`` or ``CLOSED``."""
         return self._state
 
     @property
     def messages(self) -> list[ChatMessage]:
         """Every entry so far (own, received, system, errors), oldest first."""
-        with self._changed:
-            return list(self._entries)
+        return self._journal.snapshot()
 
     @property
     def received(self) -> list[ChatMessage]:
@@ -159,7 +174,7 @@ class ChatPanel(widgets.VBox):
         """Open the connection (joining the room in chat mode)."""
         if self._ws is not None and self._ws.readyState in (WebSocket.CONNECTING, WebSocket.OPEN):
             return self
-        self._set_state("CONNECTING")
+        self._set_state(ReadyState.CONNECTING)
         # Handlers are set after self._ws exists: events that come first are
         # kept by the client and delivered, in order, as each handler is set.
         ws = self._ws = WebSocket(self.url)
@@ -181,7 +196,7 @@ class ChatPanel(widgets.VBox):
     def disconnect(self) -> None:
         """Close the connection (code 1000)."""
         if self._ws is not None and self._ws.readyState in (WebSocket.CONNECTING, WebSocket.OPEN):
-            self._set_state("CLOSING")
+            self._set_state(ReadyState.CLOSING)
             self._ws.close()
 
     def say(self, text: str, to: str | None = None) -> None:
@@ -192,16 +207,12 @@ class ChatPanel(widgets.VBox):
         """
         ws = self._ws
         if ws is None or ws.readyState != WebSocket.OPEN:
-            raise ConnectionError(f"{self.name}'s panel is {self._state}: connect first")
+            raise ConnectionError(f"{self.name}'s panel is {self._state.name}: connect first")
         # Shown before it is sent: the reply (an echo, say) arrives on the kit's
         # thread and could otherwise be listed above the line it answers.
         if self.mode == "chat":
-            event: dict[str, Any] = {"type": "message", "text": text}
-            if to is not None:
-                event["to"] = to
-            kind = "own" if to is None else "private"
-            self._add(ChatMessage(kind, text, self.name, to))
-            ws.send(json.dumps(event, ensure_ascii=False))
+            self._add(ChatMessage("own" if to is None else "private", text, self.name, to))
+            ws.send(Say(text, to).encode())
         else:
             self._add(ChatMessage("own", text, self.name))
             ws.send(text)
@@ -214,46 +225,57 @@ class ChatPanel(widgets.VBox):
             return
         if now - self._last_typing_sent >= TYPING_EVERY:
             self._last_typing_sent = now
-            ws.send('{"type":"typing"}')
+            ws.send(Typing().encode())
 
     def wait_for(
         self, predicate: Callable[[ChatMessage], bool], timeout: float = 10.0
     ) -> ChatMessage:
-        """Block until an entry satisfies ``predicate`` (earlier ones count); return it."""
-        _not_on_kit_loop("wait_for")
-        found: list[ChatMessage] = []
+        """Block until an entry satisfies ``predicate`` (earlier ones count); return it.
 
-        def ready() -> bool:
-            for entry in self._entries:
-                if predicate(entry):
-                    found.append(entry)
-                    return True
-            return False
+        Raises:
+            TimeoutError: none came within ``timeout`` seconds; the message
+                shows the state and the last entries.
+            KitLoopError: when called on the kit's loop (in a handler).
+        """
+        refuse_on_kit_loop(_WOULD_BLOCK.format("wait_for"))
 
-        with self._changed:
-            if not self._changed.wait_for(ready, timeout):
-                seen = [f"{m.kind}:{m.sender}:{m.text}" for m in list(self._entries)[-5:]]
-                raise TimeoutError(
-                    f"{self.name}'s panel waited {timeout} s; "
-                    f"state {self._state}; last entries: {seen}"
-                )
-        return found[0]
+        def failure(last: list[ChatMessage]) -> str:
+            seen = [_describe(m) for m in last]
+            return (
+                f"{self.name}'s panel waited {timeout} s; "
+                f"state {self._state.name}; last entries: {seen}"
+            )
 
-    def wait_state(self, state: str, timeout: float = 10.0) -> None:
-        """Block until the connection state is ``state`` (e.g. ``"OPEN"``)."""
-        _not_on_kit_loop("wait_state")
-        with self._changed:
-            if not self._changed.wait_for(lambda: self._state == state, timeout):
-                raise TimeoutError(f"{self.name}'s panel is {self._state}, not {state}")
+        return self._journal.wait_for(predicate, timeout, failure)
+
+    def wait_state(self, state: ReadyState | str, timeout: float = 10.0) -> None:
+        """Block until the connection state is ``state``.
+
+        Args:
+            state: a :class:`~labkit.client.ReadyState`, or its name (``"OPEN"``).
+            timeout: seconds to wait.
+
+        Raises:
+            TimeoutError: the state did not come within ``timeout`` seconds.
+            KitLoopError: when called on the kit's loop (in a handler).
+        """
+        if isinstance(state, str):
+            if state not in ReadyState.__members__:
+                names = ", ".join(ReadyState.__members__)
+                raise ValueError(f"state must be a ReadyState or one of {names}, not {state!r}")
+            state = ReadyState[state]
+        want = ReadyState(state)
+        refuse_on_kit_loop(_WOULD_BLOCK.format("wait_state"))
+        if not self._journal.wait_until(lambda: self._state is want, timeout):
+            raise TimeoutError(f"{self.name}'s panel is {self._state.name}, not {want.name}")
 
     def clear(self) -> None:
         """Empty the log (``messages`` too)."""
-        with self._changed:
-            self._entries.clear()
+        self._journal.clear()
         self._render()
 
     def __repr__(self) -> str:
-        return f"<ChatPanel {self.name!r} {self.mode} {self.url} {self._state}>"
+        return f"<ChatPanel {self.name!r} {self.mode} {self.url} {self._state.name}>"
 
     # --- widget callbacks (main thread) ---------------------------------------
 
@@ -273,7 +295,7 @@ class ChatPanel(widgets.VBox):
         self._text.value = ""
 
     def _on_toggle(self) -> None:
-        if self._state in ("OPEN", "CONNECTING"):
+        if self._state in (ReadyState.OPEN, ReadyState.CONNECTING):
             self.disconnect()
         else:
             self.connect()
@@ -287,23 +309,23 @@ class ChatPanel(widgets.VBox):
     def _on_open(self, _event: Any) -> None:
         if self.mode == "chat":
             assert self._ws is not None
-            self._ws.send(json.dumps({"type": "join", "name": self.name}, ensure_ascii=False))
+            self._ws.send(Join(self.name).encode())
         self._add(ChatMessage("system", f"connected to {self.url}"))
-        self._set_state("OPEN")  # last, so wait_state("OPEN") sees the joined panel
+        self._set_state(ReadyState.OPEN)  # last, so wait_state("OPEN") sees the joined panel
 
-    def _on_message(self, event: MessageEvent) -> None:
+    def _on_message(self, message: MessageEvent) -> None:
         if self.mode == "text":
-            self._add(from_text_frame(event.data))
+            self._add(from_text_frame(message.data))
             return
-        entry, data = from_chat_event(event.data, self.name)
-        if data is not None:
-            self._track(data)
+        entry, event = from_chat_event(message.data, self.name)
+        if event is not None:
+            self._track(event)
         if entry is None:
             return
-        if data is not None and data.get("type") == "welcome":
+        if isinstance(event, Welcome):
             self._add(entry)
-            for past in data.get("history", []):  # the room's recent public messages
-                old, _ = from_chat_event(json.dumps(past), self.name)
+            for past in event.history:  # the room's recent public messages
+                old = from_server_event(past, self.name)
                 if old is not None:
                     self._add(replace(old, kind="own") if old.sender == self.name else old)
             return
@@ -315,56 +337,53 @@ class ChatPanel(widgets.VBox):
         self._add(ChatMessage("error", getattr(event, "message", "") or "connection error"))
 
     def _on_close(self, event: CloseEvent) -> None:
-        self._set_state("CLOSED")
+        self._set_state(ReadyState.CLOSED)
         self.users = []
         reason = f" {event.reason}" if event.reason else ""
         self._add(ChatMessage("system", f"disconnected ({event.code}{reason})"))
 
-    def _track(self, event: dict[str, Any]) -> None:
+    def _track(self, event: ServerEvent) -> None:
         """Keep the user list and typing line from welcome/join/leave/typing events."""
-        kind = event.get("type")
-        name = event.get("name")
-        if kind == "welcome":
-            self.users = [u for u in event.get("users", []) if isinstance(u, str)]
-            if isinstance(name, str):
-                self.name = name
-        elif kind == "join" and isinstance(name, str) and name not in self.users:
-            self.users = [*self.users, name]
-        elif kind == "leave" and isinstance(name, str):
-            self.users = [u for u in self.users if u != name]
-        elif kind == "typing" and isinstance(name, str):
-            with self._changed:
-                self._typing[name] = time.monotonic()
+        if isinstance(event, Welcome):
+            self.users = list(event.users)
+            self.name = event.name
+        elif isinstance(event, Joined) and event.name not in self.users:
+            self.users = [*self.users, event.name]
+        elif isinstance(event, Left):
+            self.users = [u for u in self.users if u != event.name]
+        elif isinstance(event, TypingNotice):
+            with self._journal.changed:
+                self._typing[event.name] = time.monotonic()
             # Redraw once the notice is stale, so "typing…" does not linger.
             asyncio.get_running_loop().call_later(TYPING_SHOWN + 0.1, self._render)
-        elif kind == "message":
-            with self._changed:
-                self._typing.pop(str(event.get("from")), None)
+        elif isinstance(event, Said):
+            with self._journal.changed:
+                self._typing.pop(event.sender, None)
 
     # --- drawing ----------------------------------------------------------------
 
-    def _set_state(self, state: str) -> None:
-        with self._changed:
+    def _set_state(self, state: ReadyState) -> None:
+        with self._journal.changed:
             self._state = state
-            self._changed.notify_all()
-        self._toggle.description = "Disconnect" if state in ("OPEN", "CONNECTING") else "Connect"
+            self._journal.notify()
+        self._toggle.description = (
+            "Disconnect" if state in (ReadyState.OPEN, ReadyState.CONNECTING) else "Connect"
+        )
         self._render()
 
     def _add(self, entry: ChatMessage) -> None:
-        with self._changed:
-            self._entries.append(entry)
-            self._changed.notify_all()
+        self._journal.append(entry)
         self._render()
 
     def _render(self) -> None:
         # Called from the kit's thread and from cells: build and set under the
         # lock, so two renders never interleave and the newest state wins.
-        with self._changed:
+        with self._journal.changed:
             now = time.monotonic()
             for name in [n for n, t in self._typing.items() if now - t >= TYPING_SHOWN]:
                 del self._typing[name]
             typing = [n for n in self._typing if n != self.name]
             line = f"{', '.join(typing)} typing…" if typing else ""
             users = self.users if self.mode == "chat" else None
-            self._header.value = render_header(self.name, self._state, users, line)
-            self._log.value = render_log(list(self._entries)[-SHOWN:], self._height)
+            self._header.value = render_header(self.name, self._state.name, users, line)
+            self._log.value = render_log(self._journal.snapshot(SHOWN), self._height)

@@ -22,8 +22,10 @@ from websockets.frames import Frame, Opcode
 from websockets.sync.client import ClientConnection, connect
 
 import labkit
+from labkit.app import MAX_BUFFER, App
 from labkit.chat import chat_app
 from labkit.chat.app import page_html
+from labkit.chat.protocol import MAX_MESSAGE_SIZE
 from labkit.runner import ServerHandle
 
 from .conftest import unique
@@ -334,3 +336,24 @@ def test_same_host_or_absent_origin_is_accepted(server: ServerHandle, clients, s
     ws = open_client(clients, server.url, **options)
     send(ws, type="join", name="Ann")
     assert recv(ws)["type"] == "welcome"
+
+
+# --- building the app -----------------------------------------------------------
+
+
+def test_chat_app_forwards_app_options_and_keeps_its_own_defaults() -> None:
+    """chat_app takes the room's settings and hands every other keyword to App unchanged."""
+    default = chat_app()
+    plain = App()
+    assert default.max_size == MAX_MESSAGE_SIZE  # the chat's one default of its own
+    assert default.max_buffer == MAX_BUFFER == plain.max_buffer
+    for option in ("ping_interval", "ping_timeout", "close_timeout", "open_timeout", "max_queue"):
+        assert getattr(default, option) == getattr(plain, option), option
+    assert default.origins == plain.origins and default.name == "chat"
+    tuned = chat_app(
+        name="tuned", max_size=1000, max_buffer=4096, log_limit=None, origins=None, history=3
+    )
+    assert (tuned.name, tuned.max_size, tuned.max_buffer) == ("tuned", 1000, 4096)
+    assert tuned.log_limit is None and tuned.origins is None
+    with pytest.raises(TypeError):
+        chat_app(no_such_option=1)

@@ -1,32 +1,42 @@
-"""The chat wire protocol, with pure values: every parse rule, error code and encoder."""
+"""The chat wire protocol, with pure values: every parse rule, error code, encoder and decoder.
+
+Client frames go through :func:`parse` (the server side); every server event
+round-trips through :func:`decode_server_event` (the client side).
+"""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from typing import Any
 
 import pytest
 
 from labkit.chat.protocol import (
     HISTORY,
-    MAX_FRAME,
+    MAX_MESSAGE_SIZE,
     MAX_NAME,
     MAX_TEXT,
     ChatError,
     ErrorCode,
+    ErrorNotice,
     Join,
+    Joined,
+    Left,
+    Said,
     Say,
+    ServerEvent,
     Typing,
-    encode_error,
-    encode_join,
-    encode_leave,
-    encode_message,
-    encode_typing,
-    encode_welcome,
+    TypingNotice,
+    Welcome,
+    decode_server_event,
     name_key,
     parse,
     shown,
     validate_name,
 )
+from labkit.chat.room import Broadcast, Reply, Room
 from labkit.errors import LabkitError
 
 
@@ -40,7 +50,7 @@ def refused(frame: str | bytes) -> ChatError:
 
 def test_limits_have_the_documented_values() -> None:
     """The named limits are the ones the protocol promises to clients."""
-    assert (MAX_NAME, MAX_TEXT, MAX_FRAME, HISTORY) == (32, 4000, 65536, 50)
+    assert (MAX_NAME, MAX_TEXT, MAX_MESSAGE_SIZE, HISTORY) == (32, 4000, 65536, 50)
 
 
 def test_chat_error_is_a_labkit_error_with_a_code() -> None:
@@ -120,7 +130,7 @@ def test_values_are_frozen() -> None:
         '"join"',
         "42",
         "null",
-        "[" * 20_000,  # deeper than the recursion limit, inside MAX_FRAME
+        "[" * 20_000,  # deeper than the recursion limit, inside MAX_MESSAGE_SIZE
         '{"a":' * 5_000 + "1" + "}" * 5_000,
         '{"type":"join","name":"x","n":' + "9" * 5000 + "}",  # int too long to convert
         '{"type":"message","text":5}',
@@ -221,8 +231,8 @@ def test_text_over_the_limit_is_too_long() -> None:
 
 
 def test_frame_over_the_limit_is_too_long() -> None:
-    """The parser guards MAX_FRAME itself when fed directly, before any JSON work."""
-    assert refused(" " * (MAX_FRAME + 1)).code is ErrorCode.TOO_LONG
+    """The parser guards MAX_MESSAGE_SIZE itself when fed directly, before any JSON work."""
+    assert refused(" " * (MAX_MESSAGE_SIZE + 1)).code is ErrorCode.TOO_LONG
 
 
 # --- encoders ----------------------------------------------------------------
@@ -230,36 +240,55 @@ def test_frame_over_the_limit_is_too_long() -> None:
 
 def test_encoders_are_compact_and_keep_unicode() -> None:
     """Events are compact JSON with non-ASCII text kept as is (fewer bytes per user)."""
-    assert encode_join("Zoë", 2) == '{"type":"join","name":"Zoë","count":2}'
-    assert encode_leave("Zoë", 1) == '{"type":"leave","name":"Zoë","count":1}'
-    assert encode_typing("王") == '{"type":"typing","name":"王"}'
-    assert encode_error("not_joined", "join first") == (
+    assert Joined("Zoë", 2).encode() == '{"type":"join","name":"Zoë","count":2}'
+    assert Left("Zoë", 1).encode() == '{"type":"leave","name":"Zoë","count":1}'
+    assert TypingNotice("王").encode() == '{"type":"typing","name":"王"}'
+    assert ErrorNotice(ErrorCode.NOT_JOINED, "join first").encode() == (
         '{"type":"error","code":"not_joined","message":"join first"}'
     )
 
 
 def test_encode_message_public_and_private() -> None:
     """A message event has from, text and ts; a private one adds to."""
-    assert json.loads(encode_message("Ann", 'say "hi"\n', 1.5)) == {
+    assert json.loads(Said("Ann", 'say "hi"\n', 1.5).encode()) == {
         "type": "message",
         "from": "Ann",
         "text": 'say "hi"\n',
         "ts": 1.5,
     }
-    assert json.loads(encode_message("Ann", "psst", 2, to="Bob"))["to"] == "Bob"
+    assert json.loads(Said("Ann", "psst", 2, to="Bob").encode())["to"] == "Bob"
 
 
-def test_welcome_splices_encoded_history() -> None:
-    """The welcome holds the history events as objects, without re-encoding them."""
-    history = [encode_message("Ann", "one", 1), encode_message("Bob", "two", 2)]
-    welcome = encode_welcome("Cy", ["Ann", "Bob", "Cy"], history)
+def test_welcome_holds_the_history_events() -> None:
+    """The welcome holds the history events as objects, each exactly as it was broadcast."""
+    history = (Said("Ann", "one", 1), Said("Bob", "two", 2))
+    welcome = Welcome("Cy", ("Ann", "Bob", "Cy"), history).encode()
     assert json.loads(welcome) == {
         "type": "welcome",
         "name": "Cy",
         "users": ["Ann", "Bob", "Cy"],
-        "history": [json.loads(event) for event in history],
+        "history": [json.loads(event.encode()) for event in history],
     }
-    assert json.loads(encode_welcome("Cy", [], []))["history"] == []
+    assert welcome.endswith(f',"history":[{",".join(e.encode() for e in history)}]}}')
+    assert json.loads(Welcome("Cy", ()).encode())["history"] == []
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [Join("Ann"), Join("Zoë 王"), Say("hi"), Say("psst", to="Bob"), Say('a "b"\n'), Typing()],
+    ids=repr,
+)
+def test_client_requests_round_trip_through_the_server_parser(request_: object) -> None:
+    """What a client encodes, the server parses back into the same value."""
+    assert parse(request_.encode()) == request_  # type: ignore[attr-defined]
+
+
+def test_client_requests_are_the_documented_json() -> None:
+    """A client sends compact JSON, keys in the documented order, Unicode kept as is."""
+    assert Join("Zoë").encode() == '{"type":"join","name":"Zoë"}'
+    assert Say("hi").encode() == '{"type":"message","text":"hi"}'
+    assert Say("psst", to="Bob").encode() == '{"type":"message","text":"psst","to":"Bob"}'
+    assert Typing().encode() == '{"type":"typing"}'
 
 
 def test_shown_quotes_shortens_and_escapes_surrogates() -> None:
@@ -268,3 +297,176 @@ def test_shown_quotes_shortens_and_escapes_surrogates() -> None:
     assert shown("x" * 100).endswith('…"')
     assert len(shown("x" * 100)) < 50
     shown("\ud800").encode("utf-8")
+
+
+# --- server events and the client's decoder ---------------------------------
+
+EVENTS: list[ServerEvent] = [
+    Welcome("Cy", ("Ann", "Bob", "Cy")),
+    Welcome("Zoë", ("王", "Zoë"), (Said("王", "你好", 1.5), Said("Ann", "two", 1700000000.123))),
+    Joined("Zoë", 2),
+    Left("Zoë", 1),
+    Said("Ann", 'say "hi"\n<b>', 1700000000.123),
+    Said("Ann", "psst", 2, to="Bob"),
+    TypingNotice("王"),
+    *(ErrorNotice(code, f"what {code} means") for code in ErrorCode),
+]
+
+
+def undecodable(frame: str | bytes) -> ChatError:
+    with pytest.raises(ChatError) as info:
+        decode_server_event(frame)
+    return info.value
+
+
+@pytest.mark.parametrize("event", EVENTS, ids=repr)
+def test_every_event_round_trips_through_the_decoder(event: ServerEvent) -> None:
+    """decode_server_event(event.encode()) gives the same value back, and the same text."""
+    decoded = decode_server_event(event.encode())
+    assert decoded == event and type(decoded) is type(event)
+    assert decoded.encode() == event.encode()
+
+
+@pytest.mark.parametrize("event", EVENTS, ids=repr)
+def test_every_event_names_its_wire_type(event: ServerEvent) -> None:
+    """Each event's JSON object starts with its ``type``, the key clients switch on."""
+    data = json.loads(event.encode())
+    assert next(iter(data)) == "type" and data["type"] == event.type
+    assert data == event.as_dict()
+
+
+def test_events_are_frozen_values() -> None:
+    """Events are immutable and hashable, so they can be kept and shared safely."""
+    event = Said("Ann", "hi", 1.0)
+    with pytest.raises(AttributeError):
+        event.text = "changed"  # type: ignore[misc]
+    assert len({event, Said("Ann", "hi", 1.0), Welcome("a", ("a",), (event,))}) == 2
+
+
+def test_every_frame_the_room_sends_decodes() -> None:
+    """Welcome, join, message (public and private), typing, error and leave: all decode."""
+    room: Room[str] = Room(clock=lambda: 0.0, wall_clock=lambda: 1700000000.5)
+    texts: list[str] = []
+
+    def run(actions: list[Any]) -> None:
+        for action in actions:
+            assert isinstance(action, Reply | Broadcast)
+            texts.append(action.text)
+
+    run(room.handle("a", '{"type":"join","name":"Ann"}'))
+    run(room.handle("a", '{"type":"message","text":"first"}'))
+    run(room.handle("b", '{"type":"join","name":"Bob"}'))
+    run(room.handle("a", '{"type":"message","text":"psst","to":"bob"}'))
+    run(room.handle("a", '{"type":"typing"}'))
+    run(room.handle("b", "{nope"))
+    run(room.disconnect("a"))
+    events = [decode_server_event(text) for text in texts]
+    assert {type(event) for event in events} == {
+        Welcome,
+        Said,
+        Joined,
+        TypingNotice,
+        ErrorNotice,
+        Left,
+    }
+    assert Welcome("Bob", ("Ann", "Bob"), (Said("Ann", "first", 1700000000.5),)) in events
+    assert Said("Ann", "psst", 1700000000.5, to="Bob") in events
+    assert Left("Ann", 1) == events[-1]
+
+
+# --- what the decoder tolerates ---------------------------------------------
+
+
+def test_a_welcome_without_history_has_an_empty_one() -> None:
+    """Servers that keep no history (the bare references, Koa) send no key: that is ()."""
+    event = decode_server_event('{"type":"welcome","name":"a","users":["a"]}')
+    assert event == Welcome("a", ("a",), ())
+
+
+def test_extra_fields_are_ignored_and_null_to_is_public() -> None:
+    """A newer server may add fields; a ``"to": null`` is a public message."""
+    frame = '{"type":"message","from":"a","text":"x","ts":1,"to":null,"id":7}'
+    assert decode_server_event(frame) == Said("a", "x", 1)
+
+
+# --- what the decoder refuses -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("frame", "fragment"),
+    [
+        (b'{"type":"typing","name":"a"}', "binary"),
+        ("not json", "not valid JSON"),
+        ("", "not valid JSON"),
+        ("[1, 2]", "JSON object"),
+        ("null", "JSON object"),
+        ("[" * 20_000, "nested too deeply"),
+    ],
+    ids=repr,
+)
+def test_bad_json_is_a_clear_kit_error(frame: str | bytes, fragment: str) -> None:
+    """Frames that are not one JSON object give ChatError bad_json, a LabkitError."""
+    error = undecodable(frame)
+    assert isinstance(error, LabkitError)
+    assert error.code is ErrorCode.BAD_JSON and fragment in error.message
+
+
+@pytest.mark.parametrize(
+    ("frame", "fragment"),
+    [
+        ("{}", "no string type"),
+        ('{"type":7}', "no string type"),
+        ('{"type":"party"}', 'unknown event type "party"'),
+        ('{"type":"shout","name":"a"}', 'unknown event type "shout"'),
+        ('{"type":"Welcome","name":"a","users":[]}', 'unknown event type "Welcome"'),
+    ],
+    ids=repr,
+)
+def test_unknown_types_are_unknown_type(frame: str, fragment: str) -> None:
+    """A missing or unknown type is unknown_type, and the message lists the known ones."""
+    error = undecodable(frame)
+    assert error.code is ErrorCode.UNKNOWN_TYPE
+    assert fragment in error.message and "welcome, join, leave, message, typing, error" in (
+        error.message
+    )
+
+
+@pytest.mark.parametrize(
+    ("frame", "fragment"),
+    [
+        ('{"type":"welcome","users":["a"]}', '"welcome" event needs "name"'),
+        ('{"type":"welcome","name":"a"}', '"welcome" event needs "users"'),
+        ('{"type":"welcome","name":"a","users":["a",1]}', '"users": a list of names'),
+        ('{"type":"welcome","name":"a","users":[],"history":{}}', '"history"'),
+        ('{"type":"welcome","name":"a","users":[],"history":[{"type":"join"}]}', '"history"'),
+        ('{"type":"join","name":"a"}', '"join" event needs "count": an integer'),
+        ('{"type":"join","name":"a","count":"2"}', '"count"'),
+        ('{"type":"leave","name":"a","count":true}', '"count"'),
+        ('{"type":"leave","count":1}', '"leave" event needs "name"'),
+        ('{"type":"message","text":"x","ts":1}', '"message" event needs "from"'),
+        ('{"type":"message","from":"a","ts":1}', '"message" event needs "text"'),
+        ('{"type":"message","from":"a","text":"x"}', '"ts": a number'),
+        ('{"type":"message","from":"a","text":"x","ts":"soon"}', '"ts"'),
+        ('{"type":"message","from":"a","text":"x","ts":1,"to":5}', '"to"'),
+        ('{"type":"typing"}', '"typing" event needs "name"'),
+        ('{"type":"error","message":"x"}', '"error" event needs "code"'),
+        ('{"type":"error","code":"bad_json"}', '"error" event needs "message"'),
+        ('{"type":"error","code":"bad_request","message":"x"}', 'unknown error code "bad_'),
+    ],
+    ids=repr,
+)
+def test_missing_or_mistyped_fields_are_bad_json(frame: str, fragment: str) -> None:
+    """Each event checks its fields, and the error names the event and the field."""
+    error = undecodable(frame)
+    assert error.code is ErrorCode.BAD_JSON
+    assert fragment in error.message, error.message
+
+
+def test_the_protocol_module_does_no_io() -> None:
+    """Importing the protocol (and the room) loads neither asyncio nor websockets."""
+    code = (
+        "import sys, labkit.chat.protocol, labkit.chat.room; "
+        "print(sorted({'asyncio', 'websockets', 'socket'} & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

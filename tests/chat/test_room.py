@@ -7,19 +7,19 @@ from typing import Any
 
 import pytest
 
-from labkit.chat.protocol import HISTORY, encode_message
+from labkit.chat.protocol import HISTORY, Said
 from labkit.chat.room import (
     ABUSE_LIMIT,
     BURST,
-    POLICY_VIOLATION,
     RATE,
     Action,
     Broadcast,
-    Close,
+    Disconnect,
     RateLimiter,
     Reply,
     Room,
 )
+from labkit.protocol.close import CloseCode
 
 
 class FakeClock:
@@ -56,7 +56,7 @@ def joined(room: Room[str], *names: str) -> None:
 
 
 def decoded(action: Action[str]) -> dict[str, Any]:
-    assert not isinstance(action, Close)
+    assert not isinstance(action, Disconnect)
     return json.loads(action.text)
 
 
@@ -189,12 +189,14 @@ def test_history_can_be_turned_off(clock: FakeClock) -> None:
     assert decoded(send(room, "bob", type="join", name="bob")[0])["history"] == []
 
 
-def test_history_events_are_the_broadcast_texts(room: Room[str]) -> None:
-    """History stores the very string that was broadcast (encoded once)."""
+def test_history_events_are_the_broadcast_events(room: Room[str]) -> None:
+    """History keeps the very event that was broadcast, as a value that encodes to its text."""
     joined(room, "ann")
     [action] = send(room, "ann", type="message", text="hi")
-    assert room.history == (action.text,)  # type: ignore[union-attr]
-    assert action.text == encode_message("ann", "hi", 1700000000.123)  # type: ignore[union-attr]
+    assert room.history == (Said("ann", "hi", 1700000000.123),)
+    assert action.text == room.history[0].encode()  # type: ignore[union-attr]
+    welcome = send(room, "bob", type="join", name="bob")[0].text  # type: ignore[union-attr]
+    assert welcome.endswith(f',"history":[{action.text}]}}')  # type: ignore[union-attr]
 
 
 # --- leaving -----------------------------------------------------------------
@@ -281,7 +283,9 @@ def test_sustained_abuse_closes_with_1008(room: Room[str], clock: FakeClock) -> 
         room.handle("spam", "{}")
     refusals = [room.handle("spam", "{}") for _ in range(ABUSE_LIMIT)]
     assert all(error_code(r) == "rate_limited" for r in refusals)
-    assert room.handle("spam", "{}") == [Close("spam", POLICY_VIOLATION, "too many messages")]
+    [disconnect] = room.handle("spam", "{}")
+    assert disconnect == Disconnect("spam", CloseCode.POLICY_VIOLATION, "too many messages")
+    assert disconnect.code is CloseCode.POLICY_VIOLATION == 1008  # type: ignore[union-attr]
 
 
 def test_abuse_window_starts_over(room: Room[str], clock: FakeClock) -> None:
@@ -293,7 +297,7 @@ def test_abuse_window_starts_over(room: Room[str], clock: FakeClock) -> None:
         assert error_code(room.handle("eager", "{}")) == "unknown_type"
     refusals = [room.handle("eager", "{}") for _ in range(ABUSE_LIMIT)]
     assert all(error_code(r) == "rate_limited" for r in refusals)
-    assert isinstance(room.handle("eager", "{}")[0], Close)
+    assert isinstance(room.handle("eager", "{}")[0], Disconnect)
 
 
 def test_limits_are_per_connection(room: Room[str]) -> None:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+from labkit.chat.protocol import (
+    ErrorCode,
+    ErrorNotice,
+    Join,
+    Say,
+    Typing,
+    decode_server_event,
+)
 from labkit.exercises import lesson3 as ex
+from labkit.exercises import live
+from labkit.exercises.room import PracticeRoom
 from labkit.exercises.solutions import lesson3 as solutions
 
 from .helpers import accepted, not_attempted, rejected
@@ -217,3 +227,43 @@ def test_chat_room_catches_a_sender_echo_by_message_order() -> None:
         ex.check.chat_room(recipients_echo_ana, solutions.on_join, solutions.on_leave),
         "ana got their own message back",
     )
+
+
+# --- the practice room ----------------------------------------------------------------------
+
+
+def test_practice_room_speaks_the_kit_protocol_and_its_error_codes() -> None:
+    """Bad frames get the kit's own error codes and the connection stays open; joins work."""
+    probe = live.Probe()
+    room = PracticeRoom(probe, solutions.recipients, solutions.on_join, solutions.on_leave)
+    with live.serving(room.app) as server, live.Client(server.url, "ana", probe) as ana:
+
+        def answer(frame: str | bytes) -> object:
+            ana.send(frame)
+            return decode_server_event(ana.expect("an answer"))
+
+        for bad, code in [
+            (b"\x00", ErrorCode.BAD_JSON),
+            ("not json", ErrorCode.BAD_JSON),
+            (Say("hi").encode(), ErrorCode.NOT_JOINED),
+            (Join("  ").encode(), ErrorCode.BAD_NAME),
+            ('{"type":"dance"}', ErrorCode.UNKNOWN_TYPE),
+        ]:
+            refused = answer(bad)
+            assert isinstance(refused, ErrorNotice) and refused.code is code, (bad, refused)
+        ana.send(Join("ana").encode())
+        welcome = '{"type":"welcome","name":"ana","users":["ana"],"history":[]}'
+        assert ana.expect("a welcome") == welcome
+        for bad, code in [
+            (Join("ana").encode(), ErrorCode.BAD_NAME),  # already joined
+            (Typing().encode(), ErrorCode.UNKNOWN_TYPE),  # not part of lesson 3
+            (Say("psst", to="ana").encode(), ErrorCode.UNKNOWN_TYPE),
+        ]:
+            refused = answer(bad)
+            assert isinstance(refused, ErrorNotice) and refused.code is code, (bad, refused)
+        with live.Client(server.url, "ANA", probe) as copycat:
+            copycat.send(Join("ANA").encode())
+            taken = decode_server_event(copycat.expect("name_taken"))
+            assert taken == ErrorNotice(ErrorCode.NAME_TAKEN, "the name 'ANA' is taken")
+    assert probe.wait_finished(2)
+    assert room.users == [] and probe.error is None

@@ -22,7 +22,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from labkit.chat import ErrorCode, chat_app
-from labkit.chat.protocol import MAX_FRAME, MAX_NAME, MAX_TEXT
+from labkit.chat.protocol import MAX_MESSAGE_SIZE, MAX_NAME, MAX_TEXT
 from labkit.protocol import Frame
 from labkit.runner import ServerHandle
 from tests.reliability.helpers import TIMEOUT, RawClient, raw_frame
@@ -63,10 +63,10 @@ def _random_text(rng: random.Random) -> str:
 
 
 def _nested(rng: random.Random) -> str:
-    depth = rng.randint(2_000, (MAX_FRAME - 100) // 5)
+    depth = rng.randint(2_000, (MAX_MESSAGE_SIZE - 100) // 5)
     return rng.choice(
         [
-            "[" * min(depth * 5, MAX_FRAME - 1),
+            "[" * min(depth * 5, MAX_MESSAGE_SIZE - 1),
             '{"a":' * depth,
             "[" * depth + "]" * depth,
             '{"type":"message","text":' + "[" * depth + "]" * depth + "}",
@@ -116,7 +116,7 @@ def malformed(rng: random.Random, joined: bool) -> Iterator[tuple[str | bytes, E
             to = rng.choice([v for v in _NOT_STRINGS if v != "null"])
             yield '{"type":"message","text":"hi","to":' + to + "}", ErrorCode.BAD_JSON
         elif kind == 8:
-            text = "x" * rng.randint(MAX_TEXT + 1, MAX_FRAME // 2)
+            text = "x" * rng.randint(MAX_TEXT + 1, MAX_MESSAGE_SIZE // 2)
             yield json.dumps({"type": "message", "text": text}), ErrorCode.TOO_LONG
         elif kind == 9:
             name = rng.choice(_BAD_NAMES + _NOT_STRINGS)
@@ -202,8 +202,8 @@ def test_deep_nesting_never_escapes_as_a_recursion_error(room, serve) -> None:
     """The deepest JSON that fits (65 535 levels) is bad_json; 100 000 levels never reach JSON."""
     with RawClient.connect(room.port) as ws:
         for frame in (
-            "[" * (MAX_FRAME - 1),
-            '{"a":' * (MAX_FRAME // 5),
+            "[" * (MAX_MESSAGE_SIZE - 1),
+            '{"a":' * (MAX_MESSAGE_SIZE // 5),
             "[" * 30_000 + "]" * 30_000,
         ):
             ws.send(frame)
@@ -233,9 +233,9 @@ VIOLATIONS = {
     "close code 1005 on the wire": (raw_frame(0x88, b"\x03\xed"), 1002),
     "lone surrogate as CESU-8 bytes": (raw_frame(0x81, _CESU_SURROGATE), 1007),
     "invalid UTF-8 across fragments": (raw_frame(0x01, b"\xe2\x82") + raw_frame(0x80, b"("), 1007),
-    "one byte over 64 KiB": (raw_frame(0x81, b" " * (MAX_FRAME + 1)), 1009),
+    "one byte over 64 KiB": (raw_frame(0x81, b" " * (MAX_MESSAGE_SIZE + 1)), 1009),
     "64 KiB in fragments plus one": (
-        raw_frame(0x01, b" " * MAX_FRAME) + raw_frame(0x80, b" "),
+        raw_frame(0x01, b" " * MAX_MESSAGE_SIZE) + raw_frame(0x80, b" "),
         1009,
     ),
 }
@@ -271,9 +271,9 @@ def test_a_message_of_exactly_64_kib_is_answered_not_closed(room) -> None:
     """The size limit is inclusive: 65 536 bytes get an answer (too_long), not a close."""
     with RawClient.connect(room.port) as ann:
         ann.join("Ann")
-        text = "x" * (MAX_FRAME - len('{"type":"message","text":""}'))
+        text = "x" * (MAX_MESSAGE_SIZE - len('{"type":"message","text":""}'))
         frame = json.dumps({"type": "message", "text": text}, separators=(",", ":")).encode()
-        assert len(frame) == MAX_FRAME
+        assert len(frame) == MAX_MESSAGE_SIZE
         ann.sock.sendall(Frame.text(frame.decode()).serialize(mask=True))
         assert ann.recv_event()["code"] == "too_long"
         ann.send_json(type="message", text="fine", to="Ann")
@@ -286,6 +286,6 @@ def test_closing_is_never_a_crash(room) -> None:
         ws.send(b"\xff" * 10)
         assert json.loads(ws.recv(timeout=TIMEOUT))["code"] == "bad_json"
         with contextlib.suppress(ConnectionClosed):
-            ws.send("[" * (MAX_FRAME + 10))
+            ws.send("[" * (MAX_MESSAGE_SIZE + 10))
             ws.recv(timeout=TIMEOUT)
     assert not [line for line in room.logs(200) if "Traceback" in line]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from labkit.widgets.messages import from_chat_event, from_text_frame
+from labkit.chat.protocol import ErrorCode, ErrorNotice, Said, TypingNotice, Welcome
+from labkit.widgets.messages import from_chat_event, from_server_event, from_text_frame
 
 
 def decode(event: object, me: str = "ada"):
@@ -45,3 +46,25 @@ def test_text_frames_from_plain_servers():
     """Echo replies are `other` entries from the server; binary shows its size."""
     assert from_text_frame("hi").text == "hi"
     assert from_text_frame(b"\x00\x01").text.startswith("<2 bytes of binary")
+
+
+def test_entries_come_with_the_typed_event():
+    """The second value is the decoded protocol event; an unreadable frame has none."""
+    entry, event = from_chat_event(Said("bob", "hi", 3.0, to="ada").encode(), "ada")
+    assert event == Said("bob", "hi", 3.0, to="ada") and entry.data is event
+    entry, event = from_chat_event('{"type":"join","name":"cy"}', "ada")
+    assert event is None and entry.kind == "error"
+    assert '"count"' in entry.text and entry.text.startswith("unreadable frame from the server")
+
+
+def test_a_welcome_names_the_others_and_history_entries_decode_alike():
+    """The welcome line leaves this panel out (ignoring case); past messages are entries."""
+    welcome = Welcome("Ada", ("ada", "bob"), (Said("bob", "earlier", 1.0),))
+    assert from_server_event(welcome, "ADA").text == "welcome, Ada! here: bob"
+    assert from_server_event(Welcome("ada", ("ada",)), "ada").text.endswith("nobody else yet")
+    [past] = welcome.history
+    entry = from_server_event(past, "ada")
+    assert (entry.kind, entry.sender, entry.text, entry.ts) == ("other", "bob", "earlier", 1.0)
+    refused = from_server_event(ErrorNotice(ErrorCode.NAME_TAKEN, "taken"), "ada")
+    assert refused.text == "name_taken: taken"
+    assert from_server_event(TypingNotice("bob"), "ada").sender == "bob"

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import pytest
 
 import labkit
+from labkit.client import ReadyState
+from labkit.errors import KitLoopError
+from labkit.runner import run_sync
 from labkit.widgets import ChatPanel, side_by_side
+from labkit.widgets.panel import KEEP_ENTRIES
 
 
 @pytest.fixture
@@ -177,5 +184,63 @@ def test_reconnecting_while_the_old_socket_closes_stays_open(echo):
     old.wait_closed()
     panel.say("still here")
     panel.wait_for(lambda m: m.kind == "other" and m.text == "still here")
-    assert panel.state == "OPEN" and panel._toggle.description == "Disconnect"
+    assert panel.state is ReadyState.OPEN and panel._toggle.description == "Disconnect"
     panel.disconnect()
+
+
+def test_state_is_a_ready_state_and_wait_state_takes_either_form(echo):
+    """The state is the ReadyState enum; wait_state accepts the enum or its name."""
+    panel = ChatPanel(echo, "ada", connect=False)
+    assert panel.state is ReadyState.CLOSED and "CLOSED" in repr(panel)
+    assert 'data-state="CLOSED"' in panel._header.value  # the header shows the name
+    panel.connect()
+    panel.wait_state(ReadyState.OPEN)
+    panel.wait_state("OPEN")
+    assert panel.state is ReadyState.OPEN
+    with pytest.raises(ValueError, match="CONNECTING, OPEN, CLOSING, CLOSED"):
+        panel.wait_state("open")
+    with pytest.raises(TimeoutError, match="ada's panel is OPEN, not CLOSED"):
+        panel.wait_state(ReadyState.CLOSED, timeout=0.05)
+    panel.disconnect()
+    panel.wait_state(ReadyState.CLOSED)
+
+
+def test_a_wait_that_times_out_says_what_it_saw(echo):
+    """wait_for's timeout names the panel, its state and its last entries."""
+    panel = ChatPanel(echo, "ada")
+    panel.wait_state("OPEN")
+    started = time.monotonic()
+    with pytest.raises(TimeoutError) as info:
+        panel.wait_for(lambda m: m.text == "never", timeout=0.1)
+    assert time.monotonic() - started < 5
+    assert str(info.value) == (
+        f"ada's panel waited 0.1 s; state OPEN; last entries: "
+        f"['system:None:connected to {echo.url}']"
+    )
+    panel.disconnect()
+
+
+def test_waits_are_refused_on_the_kit_loop(echo):
+    """Blocking inside a handler would stall the loop that delivers: KitLoopError instead."""
+    panel = ChatPanel(echo, "ada", connect=False)
+
+    async def inside() -> list[str]:
+        errors = []
+        for wait in (lambda: panel.wait_for(lambda m: True), lambda: panel.wait_state("OPEN")):
+            with pytest.raises(KitLoopError) as info:
+                wait()
+            errors.append(str(info.value))
+        await asyncio.sleep(0)
+        return errors
+
+    errors = run_sync(inside())
+    assert [e.split("(")[0] for e in errors] == ["panel.wait_for", "panel.wait_state"]
+    assert all("would block the loop" in e for e in errors)
+
+
+def test_the_log_keeps_the_last_entries_only(echo):
+    """At most KEEP_ENTRIES entries are kept, oldest dropped first."""
+    panel = ChatPanel(echo, "ada", connect=False)
+    for n in range(KEEP_ENTRIES + 5):
+        panel._journal.append(labkit.widgets.ChatMessage("system", str(n)))
+    assert len(panel.messages) == KEEP_ENTRIES and panel.messages[0].text == "5"
