@@ -182,6 +182,9 @@ def run_sync(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
     except concurrent.futures.TimeoutError:
         future.cancel()
         raise TimeoutError(f"gave up after {timeout} s") from None
+    except BaseException:  # KeyboardInterrupt (Kernel → Interrupt): stop the work too
+        future.cancel()
+        raise
 
 
 # --- handles ------------------------------------------------------------------
@@ -294,7 +297,9 @@ def start(
         port: the TCP port; 0 lets the system pick a free one.
         name: the name to keep the server under, by default ``app.name``. A
             server already running under that name is stopped first, so
-            re-running a notebook cell replaces its server.
+            re-running a notebook cell replaces its server. With ``port=0``
+            the replacement takes over the old server's port, so its URL
+            stays the same and connected clients can follow it.
 
     Raises:
         PortInUseError: the port is held by a program that is not one of ours.
@@ -307,13 +312,20 @@ def start(
     name = name or app.name
     install()  # the kit's log book: set up on the first start, not on import
     with _lock:
-        _replace(name, host, port)
+        replaced = _replace(name, host, port)
+        # A replacement keeps its namesake's URL, so that clients can follow it
+        # (a panel reconnects by itself, the chat page with its backoff).
+        keep = replaced.port if not port and replaced is not None else 0
         try:
-            listening = run_sync(_open(app, host, port), timeout=START_TIMEOUT)
+            listening = run_sync(_open(app, host, keep or port), timeout=START_TIMEOUT)
         except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            if not keep:
                 raise PortInUseError(host, port) from exc
-            raise
+            # Taken by another program in between: any free port will do.
+            log.warning("port %d was taken meanwhile; %s moves to a new port", keep, name)
+            listening = run_sync(_open(app, host, 0), timeout=START_TIMEOUT)
         handle = ServerHandle(name, host, _listening_port(listening), app, listening)
         _handles[name] = handle
     if host in ("0.0.0.0", "::", ""):
@@ -327,8 +339,13 @@ def start(
     return handle
 
 
-def _replace(name: str, host: str, port: int) -> None:
-    """Stop our own server with this name, or on this fixed port."""
+def _replace(name: str, host: str, port: int) -> ServerHandle | None:
+    """Stop our own server with this name, or on this fixed port.
+
+    Returns:
+        The stopped server of this name on the same host, whose port the
+        replacement takes over; ``None`` if there was none.
+    """
     doomed = [
         h
         for h in _handles.values()
@@ -337,6 +354,7 @@ def _replace(name: str, host: str, port: int) -> None:
     for handle in doomed:
         log.info("replacing %s (%s)", handle.name, handle.url)
         handle.stop()
+    return next((h for h in doomed if h.name == name and h.host == host), None)
 
 
 def _same_bind(a: str, b: str) -> bool:

@@ -78,6 +78,21 @@ def test_starting_the_same_name_replaces_the_old_server():
     second.stop()
 
 
+def test_a_replacement_keeps_the_url_and_clients_can_reconnect_to_it():
+    """Re-running a start cell keeps the server's URL: the same port, free again for it."""
+    first = labkit.start(labkit.echo_app(), name="runner-same-url")
+    with connect(first.url) as ws:
+        second = labkit.start(labkit.echo_app(), name="runner-same-url")
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
+    assert (second.url, second.http_url) == (first.url, first.http_url)
+    with connect(first.url) as again:  # the old URL reaches the new server
+        again.send("back")
+        assert again.recv(timeout=5) == "back"
+    second.stop()
+
+
 def test_the_same_fixed_port_replaces_our_own_server():
     """A fixed port held by one of our servers is taken over, not refused."""
     first = labkit.start(labkit.echo_app(), name="runner-port-a")
