@@ -99,7 +99,7 @@ def chat_app(
     *,
     name: str = "chat",
     history: int = HISTORY,
-    rate: float = RATE,
+    rate: float | None = RATE,
     burst: float = BURST,
     abuse_limit: int = ABUSE_LIMIT,
     abuse_window: float = ABUSE_WINDOW,
@@ -119,7 +119,8 @@ def chat_app(
     Args:
         name: the name :func:`labkit.start` keeps the server under.
         history: how many recent public messages a newcomer receives.
-        rate: frames per second one connection may send on average.
+        rate: frames per second one connection may send on average;
+            ``None`` switches flood control off (for a load test).
         burst: frames a quiet connection may send at once.
         abuse_limit: refused frames tolerated within ``abuse_window`` seconds;
             one more closes the connection with 1008 (RFC 6455, section 7.4.1).

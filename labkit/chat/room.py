@@ -183,7 +183,7 @@ Action = Reply[C] | Broadcast[C] | Disconnect[C]
 class _Peer:
     """What the room remembers about one connection, joined or not."""
 
-    limiter: RateLimiter
+    limiter: RateLimiter | None  # None: flood control off (rate=None)
     name: str | None = None
     key: str | None = None
     refused: int = 0
@@ -196,7 +196,8 @@ class Room(Generic[C]):
 
     Args:
         history: how many recent public messages a newcomer gets (0 = none).
-        rate: frames per second per connection (see :class:`RateLimiter`).
+        rate: frames per second per connection (see :class:`RateLimiter`);
+            ``None`` switches flood control off (a load test, say).
         burst: frames a quiet connection may send at once.
         abuse_limit: more refused frames than this within ``abuse_window``
             seconds close the connection with 1008.
@@ -210,7 +211,7 @@ class Room(Generic[C]):
         self,
         *,
         history: int = HISTORY,
-        rate: float = RATE,
+        rate: float | None = RATE,
         burst: float = BURST,
         abuse_limit: int = ABUSE_LIMIT,
         abuse_window: float = ABUSE_WINDOW,
@@ -220,6 +221,8 @@ class Room(Generic[C]):
     ) -> None:
         if history < 0:
             raise ValueError("history must be >= 0")
+        if rate is not None:
+            RateLimiter(rate, burst, clock)  # a bad rate or burst fails here, not on connect
         self.rate = rate
         self.burst = burst
         self.abuse_limit = abuse_limit
@@ -237,7 +240,7 @@ class Room(Generic[C]):
         # told this hundreds of times.
         self._rate_limited = ErrorNotice(
             ErrorCode.RATE_LIMITED,
-            f"too many messages; at most {rate:g} per second, please slow down",
+            f"too many messages; at most {rate or 0:g} per second, please slow down",
         ).encode()
 
     # --- reading the state ---------------------------------------------------
@@ -269,7 +272,8 @@ class Room(Generic[C]):
     def connect(self, conn: C) -> None:
         """Start tracking a new connection (it still has to join)."""
         if conn not in self._peers:
-            self._peers[conn] = _Peer(RateLimiter(self.rate, self.burst, self._clock))
+            limiter = None if self.rate is None else RateLimiter(self.rate, self.burst, self._clock)
+            self._peers[conn] = _Peer(limiter)
 
     def handle(self, conn: C, frame: str | bytes) -> list[Action[C]]:
         """Process one incoming WebSocket message of ``conn``.
@@ -285,7 +289,7 @@ class Room(Generic[C]):
         if peer is None:
             self.connect(conn)
             peer = self._peers[conn]
-        if not peer.limiter.take():
+        if peer.limiter is not None and not peer.limiter.take():
             return self._refuse(conn, peer)
         try:
             request = parse(frame)

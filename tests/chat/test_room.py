@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from labkit.chat.protocol import HISTORY, Said
+from labkit.chat.protocol import HISTORY, Join, Said, Say
 from labkit.chat.room import (
     ABUSE_LIMIT,
     BURST,
@@ -305,3 +305,18 @@ def test_limits_are_per_connection(room: Room[str]) -> None:
     for _ in range(BURST + 5):
         room.handle("spam", "{}")
     assert decoded(send(room, "calm", type="join", name="calm")[0])["type"] == "welcome"
+
+
+def test_rate_none_switches_flood_control_off() -> None:
+    """With rate=None a connection may send any number of frames in one instant."""
+    room = Room(rate=None, clock=FakeClock())
+    room.connect("a")
+    room.handle("a", Join("ana").encode())
+    replies = [room.handle("a", Say(str(i)).encode()) for i in range(500)]
+    assert all(not any(isinstance(a, Reply) for a in actions) for actions in replies)
+
+
+def test_a_bad_rate_fails_when_the_room_is_made() -> None:
+    """rate=0 is refused at once, not on the first connection."""
+    with pytest.raises(ValueError, match="rate"):
+        Room(rate=0)
