@@ -47,6 +47,7 @@ import asyncio
 import inspect
 import itertools
 import logging
+import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,6 +64,7 @@ from .internals import FastConnection
 from .logs import LINE_LIMIT, ConnectionLog, check_limit
 from .protocol.handshake import check_version
 from .protocol.policy import OriginRule, RequestPolicy, allowed_origins
+from .protocol.policy import host_name as host_name_of
 from .responses import HttpResponse, phrase, remote_address
 from .router import Middleware, Next, Route, Router
 
@@ -174,6 +176,13 @@ class App:
         log_limit: INFO and DEBUG lines each connection's ``ctx.log`` writes
             per second (default 20); the rest are counted, and the count is
             logged. ``None`` logs every line.
+        public_hosts: names under which a browser reaches this loopback
+            server through a proxy (JupyterHub's jupyter-server-proxy keeps the
+            browser's Host). Requests under them must start with the secret
+            path ``/{app.secret}/``; local names need none. The notebook's
+            front end tells the kit its name by itself
+            (:func:`labkit.runner.allow_public_hosts`), and so does
+            ``LABKIT_PUBLIC_HOSTS``.
     """
 
     #: What clients should speak: plain ``"text"`` messages, or a named protocol
@@ -194,8 +203,13 @@ class App:
         max_queue: int = 16,
         compression: str | None = None,
         log_limit: int | None = LINE_LIMIT,
+        public_hosts: Iterable[str] = (),
     ) -> None:
         self.name = name
+        #: The secret first segment of this server's URLs under a public Host
+        #: (through a proxy); a replacement started by labkit.start keeps it.
+        self.secret = secrets.token_urlsafe(12)
+        self._public_hosts = frozenset(public_hosts)
         self.max_size = max_size
         self.origins: frozenset[str] | None = allowed_origins(origins)
         self.ping_interval = ping_interval
@@ -270,7 +284,9 @@ class App:
     async def open(self, host: str, port: int) -> Server:
         """Bind and serve on the running loop (the :class:`~labkit.runner.Servable` face)."""
         # The Host and Origin rules of labkit.protocol.policy, for this bind address.
-        self._policy = RequestPolicy.for_server(host, self.origins)
+        self._policy = RequestPolicy.for_server(host, self.origins).with_public_hosts(
+            self._public_hosts
+        )
         self._server = await serve(
             self._handle,
             host,
@@ -288,6 +304,30 @@ class App:
             logger=self.logger.getChild("wire"),
         )
         return self._server
+
+    def allow_public_hosts(self, hosts: Iterable[str]) -> None:
+        """Also answer to ``hosts`` (under the secret path); safe from any thread."""
+        self._public_hosts |= frozenset(hosts)
+        self._policy = self._policy.with_public_hosts(self._public_hosts)
+
+    @property
+    def secret_path(self) -> str:
+        """``/SECRET/``: the prefix of this server's URLs under a public name."""
+        return f"/{self.secret}/"
+
+    def _unprefixed(self, host: str, path: str) -> str:
+        """``path`` without the secret prefix; refuse a public Host that lacks it (403)."""
+        prefix = f"/{self.secret}"
+        if path == prefix or path.startswith(prefix + "/"):
+            return path[len(prefix) :] or "/"
+        if self._policy.is_public(host):
+            raise HandshakeError(
+                f"{host_name_of(host)} reaches this server through a proxy: use the link "
+                f"the notebook shows, which carries the server's secret path",
+                header="Host",
+                status=403,
+            )
+        return path
 
     def _refuse(self, status: int, text: str, **headers: str) -> Response:
         response = HttpResponse(status, text.rstrip("\n") + "\n").to_response()
@@ -319,7 +359,7 @@ class App:
     ) -> Response | None:
         host = self._policy.check_host(request.headers.get("Host"))
         split = urlsplit(request.path)
-        path = split.path or "/"
+        path = self._unprefixed(host, split.path or "/")
         if "websocket" not in request.headers.get("Upgrade", "").lower():
             page = self._pages.get(path)
             if page is not None and request.method == "GET":
@@ -363,7 +403,8 @@ class App:
             if inspect.isawaitable(result):
                 result = await result
         except Exception:
-            self.logger.exception("HTTP handler for %s failed", request.path)
+            # The path only: a query may carry Jupyter's ?token= (never logged).
+            self.logger.exception("HTTP handler for %s failed", urlsplit(request.path).path)
             return self._refuse(500, "Internal server error (see the server log).")
         if isinstance(result, HttpResponse):
             return result.to_response()

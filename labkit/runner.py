@@ -50,8 +50,10 @@ __all__ = [
     "Listening",
     "Servable",
     "ServerHandle",
+    "allow_public_hosts",
     "kit_loop",
     "on_kit_loop",
+    "public_hosts",
     "refuse_on_kit_loop",
     "run_sync",
     "running",
@@ -313,6 +315,7 @@ def start(
     install()  # the kit's log book: set up on the first start, not on import
     with _lock:
         replaced = _replace(name, host, port)
+        _carry_over(app, replaced)
         # A replacement keeps its namesake's URL, so that clients can follow it
         # (a panel reconnects by itself, the chat page with its backoff).
         keep = replaced.port if not port and replaced is not None else 0
@@ -337,6 +340,43 @@ def start(
         )
     log.info("started %s on %s", name, handle.url)
     return handle
+
+
+#: Names the learner's browser reaches loopback servers under, through a proxy.
+_public_hosts: set[str] = set()
+
+
+def public_hosts() -> frozenset[str]:
+    """The public names every server answers to: ``LABKIT_PUBLIC_HOSTS`` and those learned."""
+    configured = os.environ.get("LABKIT_PUBLIC_HOSTS", "")
+    return frozenset(_public_hosts | {h.strip() for h in configured.split(",") if h.strip()})
+
+
+def allow_public_hosts(hosts: Iterable[str]) -> None:
+    """Let every server, running or to come, answer to ``hosts`` under its secret path.
+
+    The kit's browser-side link widget calls this with the host the learner's
+    browser sees (``location.host``), which reaches the kernel over the
+    widget's comm: an authenticated channel, unlike any HTTP header.
+    """
+    new = {h.strip() for h in hosts if h and h.strip()}
+    with _lock:
+        _public_hosts.update(new)
+        handles = list(_handles.values())
+    for handle in handles:
+        allow = getattr(handle.app, "allow_public_hosts", None)
+        if allow is not None:
+            allow(new)
+
+
+def _carry_over(app: Servable, replaced: ServerHandle | None) -> None:
+    """Give a new server the public names, and its namesake's secret, before it opens."""
+    allow = getattr(app, "allow_public_hosts", None)
+    if allow is not None:
+        allow(public_hosts())
+    old = getattr(replaced.app, "secret", None) if replaced is not None else None
+    if old is not None and hasattr(app, "secret"):
+        app.secret = old  # the whole URL survives a re-run cell, secret included
 
 
 def _replace(name: str, host: str, port: int) -> ServerHandle | None:

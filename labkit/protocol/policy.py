@@ -119,10 +119,18 @@ class RequestPolicy:
             (lower case) besides the same host.
         local_names: the only Host names accepted, or ``None`` for any
             (a server reachable from the network).
+        public_hosts: names a loopback server also answers to, because a
+            trusted source said the learner's browser reaches it under them
+            (a proxy such as jupyter-server-proxy keeps the browser's Host).
+            Learned from the notebook's own front end or from configuration,
+            never from ``X-Forwarded-*`` headers, which anyone can send.
+            Requests under such a name must carry the server's secret path
+            (see :meth:`is_public`).
     """
 
     origins: frozenset[str] | None = frozenset()
     local_names: frozenset[str] | None = None
+    public_hosts: frozenset[str] = frozenset()
 
     @classmethod
     def for_server(
@@ -144,13 +152,29 @@ class RequestPolicy:
         return cls(allowed_origins(origins), local)
 
     def check_host(self, host: str | None) -> str:
-        """Return the Host value, or raise: missing (400), or not a local name (403)."""
+        """Return the Host value, or raise: missing (400), or not a name of ours (403)."""
         value = require_host(host)
-        if self.local_names is not None and host_name(value) not in self.local_names:
-            raise HandshakeError(
-                f"Host {value} is not this server's name", header="Host", status=403
-            )
+        if self.local_names is not None:
+            name = host_name(value)
+            if name not in self.local_names and name not in self.public_hosts:
+                raise HandshakeError(
+                    f"Host {value} is not this server's name", header="Host", status=403
+                )
         return value
+
+    def is_public(self, host: str) -> bool:
+        """Does a checked ``host`` come through a public name (a proxy), not a local one?
+
+        Such a request has crossed a machine that others share (a hub's proxy),
+        so the server asks for its secret path too: on a hub where every user
+        shares one loopback, a port alone is guessable.
+        """
+        return self.local_names is not None and host_name(host) not in self.local_names
+
+    def with_public_hosts(self, hosts: Iterable[str]) -> RequestPolicy:
+        """This policy, also answering to ``hosts`` (names, with or without a port)."""
+        names = frozenset(host_name(h) for h in hosts if h.strip())
+        return RequestPolicy(self.origins, self.local_names, self.public_hosts | names)
 
     def check_origin(self, origin: str | None, host: str) -> None:
         """Refuse (403) a browser Origin that is neither the same host nor allowed.
