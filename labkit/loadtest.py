@@ -79,7 +79,29 @@ def quantile(values: Sequence[float], q: float) -> float | None:
     return float(ordered[index])
 
 
+def _figure(value: Any, unit: str = "") -> str:
+    """``value`` to 3 significant figures (``81,300``, ``0.520``), then its unit."""
+    if isinstance(value, float) and math.isfinite(value) and value != 0:
+        decimals = 2 - math.floor(math.log10(abs(value)))
+        text = f"{round(value, decimals):,.{max(0, decimals)}f}"
+    else:  # counts, None, inf: as they are
+        text = repr(value)
+    return f"{text} {unit}" if unit and value is not None else text
+
+
 class _FromJson:
+    #: The unit of ``rate``, in the printed form.
+    _rate_unit = "per s"
+
+    def __repr__(self) -> str:
+        """Each field to 3 significant figures with its unit: ``rate=81,300 deliveries/s``."""
+        parts = []
+        for name in (f.name for f in dataclasses.fields(self)):  # type: ignore[arg-type]
+            suffix = "ms" if name.endswith("_ms") else "s" if name.endswith("_s") else ""
+            unit = {"rate": self._rate_unit, "seconds": "s"}.get(name, suffix)
+            parts.append(f"{name}={_figure(getattr(self, name), unit)}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
     @classmethod
     def from_json(cls: type[R], data: Mapping[str, Any]) -> R:
         """Build the result from a load generator's JSON object (extra keys ignored)."""
@@ -91,7 +113,7 @@ class _FromJson:
         return dataclasses.asdict(self)  # type: ignore[call-overload]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class EchoResult(_FromJson):
     """Closed-loop echo: each connection sends one message, waits for it, repeats.
 
@@ -104,6 +126,8 @@ class EchoResult(_FromJson):
         p99_ms: 99th percentile round-trip time, in milliseconds.
     """
 
+    _rate_unit = "round trips/s"
+
     connections: int
     round_trips: int
     seconds: float
@@ -112,7 +136,7 @@ class EchoResult(_FromJson):
     p99_ms: float | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class FanoutResult(_FromJson):
     """One sender, many receivers: every message is delivered to every receiver.
 
@@ -128,6 +152,8 @@ class FanoutResult(_FromJson):
         window: messages the sender keeps in flight (not yet at every receiver).
     """
 
+    _rate_unit = "deliveries/s"
+
     receivers: int
     messages: int
     deliveries: int
@@ -139,7 +165,7 @@ class FanoutResult(_FromJson):
     window: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class JoinResult(_FromJson):
     """A join storm: many clients connect and join the chat room at once.
 

@@ -8,7 +8,15 @@ from collections.abc import Iterator
 import pytest
 
 import labkit
-from labkit.loadtest import FanoutResult, quantile, run_echo, run_fanout, run_join_storm
+from labkit.loadtest import (
+    EchoResult,
+    FanoutResult,
+    JoinResult,
+    quantile,
+    run_echo,
+    run_fanout,
+    run_join_storm,
+)
 from labkit.runner import ServerHandle
 from tests.support import wait_handlers_done
 
@@ -83,3 +91,30 @@ def test_from_json_ignores_extra_fields() -> None:
     """A load generator's JSON (with CPU shares) rebuilds the typed result."""
     data = {**_fanout(100.0).to_json(), "server_cpu": 0.9, "loadgen_cpu": 0.4}
     assert FanoutResult.from_json(data) == _fanout(100.0)
+
+
+def test_results_print_three_significant_figures_with_units() -> None:
+    """A result prints each figure to 3 significant figures with its unit, not 16 decimals."""
+    fanout = FanoutResult(5, 20, 100, 100, 0.0012345678, 81345.678901, 0.5200001, 0.75, 16)
+    assert repr(fanout) == (
+        "FanoutResult(receivers=5, messages=20, deliveries=100, received=100, "
+        "seconds=0.00123 s, rate=81,300 deliveries/s, p50_ms=0.520 ms, p99_ms=0.750 ms, "
+        "window=16)"
+    )
+    assert str(fanout) == repr(fanout)
+    echo = EchoResult(16, 5000, 3.0012345, 16666.666666, 0.91234567, None)
+    assert repr(echo) == (
+        "EchoResult(connections=16, round_trips=5000, seconds=3.00 s, "
+        "rate=16,700 round trips/s, p50_ms=0.912 ms, p99_ms=None)"
+    )
+    assert repr(JoinResult(20, 0.1, 1.23456789)) == (
+        "JoinResult(clients=20, welcomed_s=0.100 s, settled_s=1.23 s)"
+    )
+
+
+def test_printed_results_keep_odd_values_readable() -> None:
+    """Zero, infinity, whole numbers from JSON and missing latencies print as they are."""
+    odd = FanoutResult(1, 1, 1, 0, 0.0, float("inf"), None, None, 16)
+    assert "seconds=0.0 s, rate=inf deliveries/s, p50_ms=None, p99_ms=None" in repr(odd)
+    from_json = FanoutResult.from_json({**_fanout(100.0).to_json(), "rate": 100})
+    assert "rate=100 deliveries/s" in repr(from_json)

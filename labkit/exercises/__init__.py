@@ -1,15 +1,15 @@
-"""Exercises with instant feedback for the kit's three lessons.
+"""Exercises with instant feedback for the kit's four lessons.
 
 Each lesson has a module with three namespaces, one attribute per exercise::
 
     from labkit.exercises import lesson1 as ex
 
-    def accept_key(key: str) -> str:
+    def my_accept_key(key: str) -> str:
         ...  # your code here
 
-    ex.check.accept_key(accept_key)   # ✓, or ✗ with the input, expected vs got, a hint
-    ex.hint.accept_key()              # a hint
-    ex.solution.accept_key()          # the reference solution's source
+    ex.check.accept_key(my_accept_key)  # ✓, or ✗ with the input, expected vs got, a hint
+    ex.hint.accept_key()                # a hint
+    ex.solution.accept_key()            # the reference solution, ready to paste
 
 * :mod:`~labkit.exercises.lesson1`: ``accept_key``, ``decode_frame``,
   ``mask_frame`` (RFC 6455 handshake and frames, no network).
@@ -18,10 +18,12 @@ Each lesson has a module with three namespaces, one attribute per exercise::
 * :mod:`~labkit.exercises.lesson3`: ``recipients``, ``join_leave`` and
   ``chat_room`` (the core of a chat room, then that core in a live room with
   three clients).
+* :mod:`~labkit.exercises.lesson4`: ``fanout_model`` (predict the load test's
+  latency and throughput curves from the cost of one fan-out).
 
 A check never raises for a wrong answer: it shows the verdict and returns a
 :class:`~labkit.exercises.core.Result` (``ok``, ``attempted``, ``message``,
-``hint``), so ``assert ex.check.accept_key(accept_key).ok`` works in tests.
+``hint``), so ``assert ex.check.accept_key(my_accept_key).ok`` works in tests.
 """
 
 from __future__ import annotations
@@ -31,9 +33,9 @@ from typing import Any
 
 from .core import REGISTRY, Result
 
-__all__ = ["REGISTRY", "Result", "lesson1", "lesson2", "lesson3"]
+__all__ = ["REGISTRY", "Result", "lesson1", "lesson2", "lesson3", "lesson4"]
 
-_LESSONS = {"lesson1", "lesson2", "lesson3"}
+_LESSONS = {"lesson1", "lesson2", "lesson3", "lesson4"}
 
 
 def __getattr__(name: str) -> Any:

@@ -37,9 +37,13 @@ import ast
 import functools
 import inspect
 import logging
+import re
+import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any
 
 from ..errors import ExerciseError
@@ -53,6 +57,7 @@ __all__ = [
     "Result",
     "WrongAnswer",
     "call",
+    "calls_to",
     "placeholder",
     "show",
     "solution_source",
@@ -210,18 +215,84 @@ def call(fn: Callable[..., Any], *args: Any, name: str, expect_value: bool = Tru
     return result
 
 
+@contextmanager
+def calls_to(function: str, modules: Mapping[str, str]) -> Iterator[list[str]]:
+    """Collect, in the block, the calls to ``function`` defined in one of ``modules``.
+
+    For an exercise that asks the learner not to use a ready-made function:
+    ``modules`` maps a defining module (``"labkit.protocol.handshake"``) to the
+    name a message gives it (``"labkit.protocol.accept_key"``); the list
+    yielded gets that name for each call. A profile function sees every
+    Python call of this thread however it was reached (an alias, an attribute,
+    a helper of the learner's); one set before keeps running.
+    """
+    seen: list[str] = []
+    previous: Callable[..., Any] | None = sys.getprofile()
+
+    def profile(frame: FrameType, event: str, arg: Any) -> None:
+        if event == "call" and frame.f_code.co_name == function:
+            module = frame.f_globals.get("__name__")
+            if module in modules:
+                seen.append(modules[module])
+        if previous is not None:
+            previous(frame, event, arg)
+
+    sys.setprofile(profile)
+    try:
+        yield seen
+    finally:
+        sys.setprofile(previous)
+
+
+def _annotation_names(fn: Callable[..., Any]) -> set[str]:
+    """The global names the annotations of ``fn`` use (``Context`` in ``ctx: Context``).
+
+    Annotations are not in the code object's names, and with ``from __future__
+    import annotations`` they are not evaluated either; pasted into a cell they
+    are, so their names must be imported there.
+    """
+    names: set[str] = set()
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):
+        return names
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            args = node.args
+            every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+            annotations = [arg.annotation for arg in every if arg is not None]
+            annotations.append(node.returns)
+            for annotation in annotations:
+                if annotation is not None:
+                    names.update(n.id for n in ast.walk(annotation) if isinstance(n, ast.Name))
+    return names
+
+
+def _code_names(code: Any) -> list[str]:
+    """The global and attribute names ``code`` and the code nested in it load."""
+    names = list(code.co_names)
+    for const in code.co_consts:
+        if inspect.iscode(const):  # a comprehension, a lambda, an inner function
+            names += _code_names(const)
+    return names
+
+
 def _preamble(functions: tuple[Callable[..., Any], ...]) -> list[str]:
     """The imports and constants the functions use, so the source shown runs as is."""
     lines: list[str] = []
     for fn in functions:
-        for name in fn.__code__.co_names:
+        for name in [*_code_names(fn.__code__), *sorted(_annotation_names(fn))]:
             if name not in fn.__globals__:
                 continue  # an attribute or a builtin
             value = fn.__globals__[name]
             if inspect.ismodule(value):
                 line = f"import {value.__name__}"
+                if value.__name__ != name:
+                    line += f" as {name}"
             elif inspect.isclass(value) or inspect.isfunction(value):
-                line = f"from {value.__module__} import {name}"
+                line = f"from {value.__module__} import {value.__name__}"
+                if value.__name__ != name:
+                    line += f" as {name}"
             elif isinstance(value, str | int | float | bytes):
                 line = f"{name} = {value!r}"
             else:
@@ -231,10 +302,33 @@ def _preamble(functions: tuple[Callable[..., Any], ...]) -> list[str]:
     return sorted(lines, key=lambda line: (not line.startswith(("import", "from")), line))
 
 
+def _renamed(source: str, old: str, new: str) -> str:
+    """``source`` with the function it defines renamed from ``old`` to ``new``."""
+    if old == new:
+        return source
+    pattern = rf"^((?:async\s+)?def\s+){re.escape(old)}(\s*\()"
+    return re.sub(pattern, rf"\g<1>{new}\g<2>", source, count=1, flags=re.MULTILINE)
+
+
 def solution_source(exercise: Exercise) -> str:
-    """The reference solution as runnable source: imports, constants, functions."""
-    parts = [textwrap.dedent(inspect.getsource(fn)).strip() for fn in exercise.solution]
-    preamble = _preamble(exercise.solution)
+    """The reference solution as it is shown: runnable, named as in the notebook.
+
+    Imports and constants come first, then each function. A function takes
+    the name the notebook's exercise cell gives it (the checker's parameter:
+    ``my_accept_key`` for the reference ``accept_key``), so the text pasted in
+    place of that cell's placeholder is checked by the cell below it as it is.
+    """
+    functions = exercise.solution
+    names = (
+        exercise.params
+        if len(exercise.params) == len(functions)
+        else tuple(fn.__name__ for fn in functions)
+    )
+    parts = [
+        _renamed(textwrap.dedent(inspect.getsource(fn)).strip(), fn.__name__, name)
+        for fn, name in zip(functions, names, strict=True)
+    ]
+    preamble = _preamble(functions)
     return "\n\n\n".join(["\n".join(preamble), *parts] if preamble else parts)
 
 
@@ -347,7 +441,9 @@ class Lesson:
         """Register the decorated checker under its own name.
 
         The checker's parameter names are the names the notebook uses for the
-        learner's functions; its docstring is the exercise's help text.
+        learner's functions (``my_accept_key``), and ``solution`` holds one
+        reference function per parameter, in the same order: the solution shown
+        takes those names. The checker's docstring is the exercise's help text.
         """
 
         def register(checker: Callable[..., str]) -> Callable[..., str]:

@@ -8,6 +8,9 @@ Anything that came from the learner's code (a returned value, an exception
 message) ends up in the message text, and every piece of text is passed
 through :func:`html.escape` before it goes into the HTML: learner output is
 shown, never rendered.
+
+:func:`first_difference` words the first byte where two byte strings differ,
+so that a message names the actual difference before it guesses a cause.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import html
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["Note", "Verdict", "emit"]
+__all__ = ["Note", "Verdict", "emit", "first_difference"]
 
 Status = Literal["ok", "wrong", "todo"]
 
@@ -119,3 +122,28 @@ def emit(obj: Any) -> None:
     from IPython.display import display
 
     display(obj)
+
+
+def first_difference(got: bytes, want: bytes) -> str:
+    """Where ``got`` first differs from ``want``, in one line a learner can check by hand.
+
+    ``"byte 2 is 0xa1, expected 0x00"``, or which one is shorter when one is the
+    start of the other. Bytes past the 16 that a message shows in hex come
+    with the few bytes around them, so the line stands on its own.
+    """
+    for index, (mine, theirs) in enumerate(zip(got, want, strict=False)):
+        if mine != theirs:
+            line = f"byte {index} is 0x{mine:02x}, expected 0x{theirs:02x}"
+            if index >= 16:
+                start = index - index % 4
+                around = slice(start, start + 8)
+                line += (
+                    f" (bytes {start}-{start + 7}: {bytes(got[around]).hex(' ')}, "
+                    f"expected {bytes(want[around]).hex(' ')})"
+                )
+            return line
+    if len(got) < len(want):
+        return f"the first {len(got)} bytes are right, then it stops: {len(want)} expected"
+    if len(got) > len(want):
+        return f"the {len(want)} bytes expected are all there, then {len(got) - len(want)} more"
+    return "no difference"

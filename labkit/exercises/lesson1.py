@@ -4,17 +4,20 @@ In a notebook::
 
     from labkit.exercises import lesson1 as ex
 
-    def accept_key(key: str) -> str:
+    def my_accept_key(key: str) -> str:
         ...  # your code here
 
-    ex.check.accept_key(accept_key)     # ✓, or ✗ with what went wrong
+    ex.check.accept_key(my_accept_key)  # ✓, or ✗ with what went wrong
     ex.hint.accept_key()
-    ex.solution.accept_key()
+    ex.solution.accept_key()            # the reference, named my_accept_key
+
+(``my_…``: the kit's own ``accept_key`` and ``decode_frame`` keep their names.)
 
 Exercises:
 
 * ``accept_key(key: str) -> str``: the ``Sec-WebSocket-Accept`` value for a
-  ``Sec-WebSocket-Key`` (sections 1.3 and 4.2.2).
+  ``Sec-WebSocket-Key`` (sections 1.3 and 4.2.2), computed without calling a
+  ready-made ``accept_key`` (:data:`READY_MADE`).
 * ``decode_frame(data: bytes) -> (fin, opcode, payload)``: read one frame;
   ``fin`` a bool, ``opcode`` an int, ``payload`` the *unmasked* bytes
   (sections 5.2 and 5.3).
@@ -24,6 +27,10 @@ Exercises:
 The expected answers are the examples of RFC 6455 (sections 1.3 and 5.7) plus
 frames built here with a few lines of ``struct``; nothing depends on the kit's
 own protocol package, so a bug there cannot hide a bug in a learner's code.
+
+Every ✗ names the difference first (what came back, what was expected, the
+first byte that differs) and only then guesses the cause, so that a wrong
+guess cannot hide what actually happened.
 """
 
 from __future__ import annotations
@@ -36,10 +43,11 @@ from typing import Any
 
 from ..protocol.frames import apply_mask
 from ..protocol.handshake import GUID
-from .core import Lesson, WrongAnswer, call, show
+from .core import Lesson, WrongAnswer, call, calls_to, show
+from .display import first_difference
 from .solutions import lesson1 as solutions
 
-__all__ = ["GUID", "check", "hint", "lesson", "solution"]
+__all__ = ["GUID", "READY_MADE", "check", "hint", "lesson", "solution"]
 
 
 lesson = Lesson("lesson1")
@@ -141,6 +149,13 @@ def _accept_mistake(key: str, got: Any, want: str) -> tuple[str, str] | None:
     return None
 
 
+#: Ready-made accept_key functions, by the module that defines them, as messages name them.
+READY_MADE = {
+    "labkit.protocol.handshake": "labkit.protocol.accept_key",
+    "websockets.utils": "websockets.utils.accept_key",
+}
+
+
 @lesson.exercise(
     hint="""
     Concatenate the key and the GUID 258EAFA5-E914-47DA-95CA-C5AB0DC85B11, encode that
@@ -149,10 +164,13 @@ def _accept_mistake(key: str, got: Any, want: str) -> tuple[str, str] | None:
     RFC 6455, sections 1.3 and 4.2.2.""",
     solution=(solutions.accept_key,),
 )
-def accept_key(accept_key: Any) -> str:
+def accept_key(my_accept_key: Any) -> str:
     """Check ``accept_key(key: str) -> str`` (RFC 6455, sections 1.3 and 4.2.2)."""
+    borrowed: list[str] = []
     for key, want in ACCEPT_CASES:
-        got = call(accept_key, key, name="accept_key")
+        with calls_to("accept_key", READY_MADE) as used:
+            got = call(my_accept_key, key, name="accept_key")
+        borrowed += used
         if got == want:
             continue
         tried = f"accept_key({key!r}) returned {show(got)}\nexpected {want!r}"
@@ -160,6 +178,16 @@ def accept_key(accept_key: Any) -> str:
         if mistake is None:
             raise WrongAnswer(tried)
         raise WrongAnswer(f"{tried}\n{mistake[0]}", hint=mistake[1])
+    if borrowed:
+        first_key, first_want = ACCEPT_CASES[0]
+        raise WrongAnswer(
+            f"accept_key({first_key!r}) returned {first_want!r}, the right value, but "
+            f"your code got it by calling {borrowed[0]}: the library computed it, not you",
+            hint="This exercise is about doing it yourself: hash key + GUID with "
+            "hashlib.sha1(...).digest() and base64-encode the 20 bytes "
+            "(base64.b64encode(...).decode('ascii')). The kit's accept_key is there to "
+            "compare your answer with, not to give it.",
+        )
     return (
         f"{len(ACCEPT_CASES)} keys, including the example of RFC 6455, section 1.3: "
         "your server would pass every browser's handshake check."
@@ -183,7 +211,6 @@ def _frame(fin: bool, opcode: int, payload: bytes, key: bytes | None = None) -> 
     if key is None:
         return header + payload
     return header + key + apply_mask(payload, key)
-
 
 
 _KEY = bytes.fromhex("a1b2c3d4")
@@ -283,10 +310,10 @@ def _payload_mistake(frame: bytes, got: bytes, want: bytes) -> tuple[str, str]:
     RFC 6455, sections 5.2 and 5.3.""",
     solution=(solutions.decode_frame,),
 )
-def decode_frame(decode_frame: Any) -> str:
+def decode_frame(my_decode_frame: Any) -> str:
     """Check ``decode_frame(data: bytes) -> (fin, opcode, payload)`` (RFC 6455, 5.2)."""
     for what, frame, (fin, opcode, payload) in DECODE_CASES:
-        got = call(decode_frame, frame, name="decode_frame")
+        got = call(my_decode_frame, frame, name="decode_frame")
         tried = f"decode_frame({_hex(frame)}), {what}"
         fields = _fields(got)
         if fields is None:
@@ -327,7 +354,7 @@ def decode_frame(decode_frame: Any) -> str:
             what_went_wrong, advice = _payload_mistake(frame, got_payload, payload)
             raise WrongAnswer(
                 f"{tried}\npayload is {show(got_payload)}\nexpected {show(payload)}\n"
-                f"{what_went_wrong}",
+                f"{first_difference(got_payload, payload)}\n{what_went_wrong}",
                 hint=advice,
             )
     return (
@@ -386,13 +413,7 @@ def _mask_mistake(payload: bytes, key: bytes, got: bytes, want: bytes) -> tuple[
         return f"the 7-bit length is {code}, expected {want_code} for {n} bytes", advice
     start = {126: 4, 127: 10}.get(want_code, 2)
     if got[2:start] != want[2:start]:
-        little = got[2:start] == want[2:start][::-1]
-        return (
-            f"the extended length bytes are {_hex(got[2:start])}, expected {_hex(want[2:start])}",
-            "Network byte order is big-endian: struct.pack('!H', n) / struct.pack('!Q', n)."
-            if little
-            else "Write the length itself in the extended field, big-endian.",
-        )
+        return _extended_length_mistake(key, got, want, start)
     if got[start : start + 4] != key:
         return (
             f"the masking key is not right after the length (bytes {start} to {start + 3} "
@@ -416,6 +437,31 @@ def _mask_mistake(payload: bytes, key: bytes, got: bytes, want: bytes) -> tuple[
     )
 
 
+def _extended_length_mistake(key: bytes, got: bytes, want: bytes, start: int) -> tuple[str, str]:
+    """Explain wrong bytes where the 2- or 8-byte extended length belongs."""
+    size, form, code = (2, "!H", 126) if start == 4 else (8, "!Q", 127)
+    n = int.from_bytes(want[2:start], "big")
+    if got[2:6] == key:
+        return (
+            f"the {size}-byte extended length is missing: the masking key comes right after byte 1",
+            f"A 7-bit length of {code} says 'the real length follows in {size} bytes': write "
+            f"them (struct.pack('{form}', n)) between byte 1 and the masking key.",
+        )
+    other_size, other_form = (8, "!Q") if size == 2 else (2, "!H")
+    if got[2 : 2 + other_size] == struct.pack(other_form, n):
+        why = f"the extended length takes {other_size} bytes, expected {size} after {code}"
+        return why, f"{code} is followed by {size} bytes of length: struct.pack('{form}', n)."
+    if got[2:start] == want[2:start][::-1]:
+        return (
+            f"the extended length bytes are {_hex(got[2:start])}: {n} in little-endian",
+            "Network byte order is big-endian: struct.pack('!H', n) / struct.pack('!Q', n).",
+        )
+    return (
+        f"the extended length bytes are {_hex(got[2:start])}: expected {n} in {size} bytes",
+        f"After {code} come {size} bytes holding the length itself: struct.pack('{form}', n).",
+    )
+
+
 @lesson.exercise(
     hint="""
     Byte 0: 0x81 (FIN + text). Byte 1: 0x80 (MASK) | length if the payload has at most 125
@@ -424,11 +470,11 @@ def _mask_mistake(payload: bytes, key: bytes, got: bytes, want: bytes) -> tuple[
     the payload with byte i XOR-ed with key[i % 4]. RFC 6455, sections 5.2 and 5.3.""",
     solution=(solutions.mask_frame,),
 )
-def mask_frame(mask_frame: Any) -> str:
+def mask_frame(my_mask_frame: Any) -> str:
     """Check ``mask_frame(payload: bytes, key: bytes) -> bytes`` (RFC 6455, 5.2-5.3)."""
     for what, payload, key in MASK_CASES:
         want = _frame(True, 1, payload, key)
-        got = call(mask_frame, payload, key, name="mask_frame")
+        got = call(my_mask_frame, payload, key, name="mask_frame")
         tried = f"mask_frame({show(payload, 30)}, {show(key)}) for {what}"
         if isinstance(got, str):
             raise WrongAnswer(
@@ -442,7 +488,8 @@ def mask_frame(mask_frame: Any) -> str:
             continue
         what_went_wrong, advice = _mask_mistake(payload, key, got, want)
         raise WrongAnswer(
-            f"{tried}\nreturned {_hex(got)}\nexpected {_hex(want)}\n{what_went_wrong}",
+            f"{tried}\nreturned {_hex(got)}\nexpected {_hex(want)}\n"
+            f"{first_difference(got, want)}\n{what_went_wrong}",
             hint=advice,
         )
     return (

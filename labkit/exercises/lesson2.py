@@ -4,10 +4,13 @@ In a notebook::
 
     from labkit.exercises import lesson2 as ex
 
-    async def echo(ctx, next):
+    async def my_echo(ctx, next):
         ...  # your code here
 
-    ex.check.echo(echo)
+    ex.check.echo(my_echo)
+
+(``my_…``: the lesson's own ``echo`` and ``require_token``, written before the
+exercises, keep their names.)
 
 Each check starts a real server built from :class:`~labkit.app.App` and the
 learner's middleware (under a name of its own, on a free port), talks to it
@@ -20,7 +23,9 @@ Exercises:
   stays.
 * ``count_messages``: ``async def count_messages(ctx, next)`` answers each text
   message with ``"#<n>: <message>"``, where ``n`` counts the messages of *this*
-  connection, starting at 1, kept in ``ctx.state["count"]``.
+  connection, starting at 1, kept in ``ctx.state["count"]``. A wrong reply is
+  shown against the expected one first; the guess at its cause (a missing
+  colon, counting from 0, a counter shared by every connection) comes after.
 * ``require_token``: a before-handshake hook ``def require_token(ctx)`` that
   refuses the handshake with HTTP 401 unless the URL carries
   ``?token=open-sesame`` (:data:`TOKEN`); RFC 6455, section 4.2.2.
@@ -28,6 +33,7 @@ Exercises:
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..app import Context, Next
@@ -68,12 +74,12 @@ def _kind(message: str | bytes) -> str:
     type (RFC 6455, section 5.6). Don't forget the `await`.""",
     solution=(solutions.echo,),
 )
-def echo(echo: Any) -> str:
+def echo(my_echo: Any) -> str:
     """Check the ``echo`` middleware against a live server and a real client."""
-    live.require_async(echo, "echo", "echo(ctx, next)")
+    live.require_async(my_echo, "echo", "echo(ctx, next)")
     probe = live.Probe()
     app = live.exercise_app("echo")
-    app.use(probe.middleware(echo))
+    app.use(probe.middleware(my_echo))
     with live.serving(app) as server, live.Client(server.url, "the client", probe) as client:
         for index, message in enumerate(ECHO_MESSAGES):
             returned = (
@@ -116,31 +122,83 @@ def echo(echo: Any) -> str:
     )
 
 
-def _count_reply(client: live.Client, message: str, n: int) -> None:
-    """Send ``message`` and expect ``#n: message``, explaining a wrong reply."""
+def _count_reply(client: live.Client, message: str, n: int, total: int) -> None:
+    """Send ``message``, expect ``#n: message``; explain a wrong reply, difference first.
+
+    ``total`` counts the messages every connection has sent so far, this one
+    included: a reply numbered ``total`` instead of ``n`` gives a shared counter away.
+    """
     want = f"#{n}: {message}"
     client.send(message)
     got = client.expect(
         f"the reply {want!r}",
-        silent='Reply to every message: `await ctx.send(f"#{n}: {message}")`.',
+        silent='Reply to every message: `await ctx.websocket.send(f"#{n}: {message}")`.',
         closed="Keep the connection open: loop with `async for message in ctx.websocket:`.",
     )
     if got == want:
         return
     tried = f"{client.who} sent {message!r} and got {show(got)}, expected {want!r}"
-    if isinstance(got, str) and got.startswith(f"#{n - 1}: "):
+    numbered = re.fullmatch(r"#(\d+)(.*)", got, re.DOTALL) if isinstance(got, str) else None
+    if numbered is None:
         raise WrongAnswer(
-            tried, hint="Count from 1: add 1 to the counter before you build the reply."
+            tried, hint='The reply is exactly "#<n>: <message>": a hash, the number, colon, space.'
         )
-    if isinstance(got, str) and got.startswith("#") and n == 1:
+    number, rest = int(numbered[1]), numbered[2]
+    if number == n:  # the count is right: only the text around it is not
+        if rest == f" {message}":
+            slip = f"the number is right; the colon after #{n} is missing"
+        elif rest == f":{message}":
+            slip = f"the number is right; the space after #{n}: is missing"
+        else:
+            slip = f"the number is right; after #{n} should come {f': {message}'!r}"
         raise WrongAnswer(
-            f"{tried}\nthis is a new connection, so its first message is #1",
+            f"{tried}\n{slip}",
+            hint="Build the reply as f\"#{ctx.state['count']}: {message}\": hash, number, "
+            "colon, space, message.",
+        )
+    if number == n - 1:
+        raise WrongAnswer(
+            f"{tried}\nthe number is one short",
+            hint="Count from 1: add 1 to the counter before you build the reply.",
+        )
+    step = _step(client, number)
+    if step is not None and step != 1:
+        raise WrongAnswer(
+            f"{tried}\nthe next reply on this connection was #{number + step}: the count "
+            f"goes up by {step} per message",
+            hint="Add exactly 1 per message: ctx.state['count'] += 1.",
+        )
+    first = "this is a new connection, so its first message is #1" if n == 1 else ""
+    if number == total:
+        raise WrongAnswer(
+            f"{tried}\n{first or f'this connection has sent {n} messages'}: #{number} "
+            "counts the messages of every connection together",
             hint="A counter outside the middleware is shared by every connection. Keep it in "
             "ctx.state, which belongs to one connection: ctx.state['count'] = 0 first.",
         )
+    if number > n:
+        raise WrongAnswer(
+            f"{tried}\n{first or f'this connection has sent {n} messages'}: the count did "
+            f"not start at 0 for this connection, it went on from {number - n} messages "
+            "before it",
+            hint="A counter outside the middleware lives on across connections, and across "
+            "runs of this check. Start one for each connection: ctx.state['count'] = 0 first.",
+        )
     raise WrongAnswer(
-        tried, hint='The reply is exactly "#<n>: <message>": a hash, the number, colon, space.'
+        f"{tried}\nthe number should be {n}: this connection's message number {n}",
+        hint="Add 1 to ctx.state['count'] for each message of this connection, then reply.",
     )
+
+
+def _step(client: live.Client, number: int) -> int | None:
+    """Send one more message after a wrongly numbered reply: by how much did the count go up?"""
+    try:
+        client.send("one more")
+        reply = client.expect("the reply to 'one more'")
+    except WrongAnswer:
+        return None
+    numbered = re.match(r"#(\d+)", reply) if isinstance(reply, str) else None
+    return int(numbered[1]) - number if numbered else None
 
 
 @lesson.exercise(
@@ -150,25 +208,25 @@ def _count_reply(client: live.Client, message: str, n: int) -> None:
 
         async for message in ctx.websocket:
             ctx.state["count"] += 1
-            await ctx.send(f"#{ctx.state['count']}: {message}")
+            await ctx.websocket.send(f"#{ctx.state['count']}: {message}")
 
     The first message of every connection is #1.""",
     solution=(solutions.count_messages,),
 )
-def count_messages(count_messages: Any) -> str:
+def count_messages(my_count_messages: Any) -> str:
     """Check the ``count_messages`` middleware with two real clients at once."""
-    live.require_async(count_messages, "count_messages", "count_messages(ctx, next)")
+    live.require_async(my_count_messages, "count_messages", "count_messages(ctx, next)")
     probe = live.Probe()
     app = live.exercise_app("count-messages")
-    app.use(probe.middleware(count_messages))
+    app.use(probe.middleware(my_count_messages))
     with live.serving(app) as server:
         with live.Client(server.url, "client A", probe) as a:
-            _count_reply(a, "apple", 1)
-            _count_reply(a, "banana", 2)
+            _count_reply(a, "apple", 1, total=1)
+            _count_reply(a, "banana", 2, total=2)
             with live.Client(server.url, "client B", probe) as b:
-                _count_reply(b, "cherry", 1)
-                _count_reply(a, "date", 3)
-                _count_reply(b, "elderberry", 2)
+                _count_reply(b, "cherry", 1, total=3)
+                _count_reply(a, "date", 3, total=4)
+                _count_reply(b, "elderberry", 2, total=5)
         if not probe.wait_finished(2):
             raise WrongAnswer(
                 "the middleware kept running after both clients had left",
@@ -189,7 +247,7 @@ def count_messages(count_messages: Any) -> str:
 
 async def _reply_ok(ctx: Context, next: Next) -> None:
     """The app behind the hook: a connection that got through says so."""
-    await ctx.send("welcome")
+    await ctx.websocket.send("welcome")
 
 
 @lesson.exercise(
@@ -205,13 +263,13 @@ async def _reply_ok(ctx: Context, next: Next) -> None:
     "who are you?"; 403 would mean "I know who you are, and no".""",
     solution=(solutions.require_token,),
 )
-def require_token(require_token: Any) -> str:
+def require_token(my_require_token: Any) -> str:
     """Check the ``require_token`` hook: real handshakes refused with 401, or let in."""
-    if not callable(require_token):  # the core already said so; this keeps typing honest
-        raise WrongAnswer(f"require_token is {show(require_token)}, not a function")
+    if not callable(my_require_token):  # the core already said so; this keeps typing honest
+        raise WrongAnswer(f"require_token is {show(my_require_token)}, not a function")
     probe = live.Probe()
     app = live.exercise_app("require-token")
-    app.before_handshake(probe.hook(require_token))
+    app.before_handshake(probe.hook(my_require_token))
     app.use(_reply_ok)
     with live.serving(app) as server:
         for query, why in (

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+import sys
 import warnings
 
 import pytest
 
 import labkit.exercises
-from labkit.exercises import lesson1, lesson2, lesson3
+import labkit.protocol
+from labkit.exercises import lesson1, lesson2, lesson3, lesson4
 from labkit.exercises.core import (
     REGISTRY,
     Lesson,
@@ -16,10 +18,12 @@ from labkit.exercises.core import (
     Result,
     WrongAnswer,
     call,
+    calls_to,
     placeholder,
     show,
     solution_source,
 )
+from labkit.exercises.display import first_difference
 from labkit.exercises.solutions import lesson1 as solutions1
 
 from .helpers import accepted, not_attempted, rejected
@@ -239,17 +243,117 @@ def test_hint_and_solution_print(capsys: pytest.CaptureFixture[str]) -> None:
     assert "ℹ Hint: accept_key" in out
     assert "258EAFA5-E914-47DA-95CA-C5AB0DC85B11" in out
     assert "import hashlib" in out
-    assert "def accept_key(key: str) -> str:" in out
+    assert "def my_accept_key(key: str) -> str:" in out  # named as in the notebook
+
+
+def run_as_a_cell(source: str) -> dict[str, object]:
+    """Run ``source`` as a notebook cell would: annotations evaluated, no future import."""
+    namespace: dict[str, object] = {}
+    exec(compile(source, "<cell>", "exec", dont_inherit=True), namespace)
+    return namespace
 
 
 @pytest.mark.parametrize(
     "exercise",
-    [e for module in (lesson1, lesson2, lesson3) for e in module.lesson.exercises.values()],
+    [
+        e
+        for module in (lesson1, lesson2, lesson3, lesson4)
+        for e in module.lesson.exercises.values()
+    ],
     ids=lambda e: e.name,
 )
 def test_every_solution_shown_runs_as_is_and_passes(exercise) -> None:
     """The source solution.x() shows, pasted alone into a cell, passes check.x (live ones too)."""
-    namespace: dict[str, object] = {}
-    exec(solution_source(exercise), namespace)
-    functions = [namespace[fn.__name__] for fn in exercise.solution]
+    namespace = run_as_a_cell(solution_source(exercise))
+    functions = [namespace[name] for name in exercise.params]
     accepted(exercise.run(*functions))
+
+
+def test_a_solution_takes_the_notebooks_names() -> None:
+    """The reference accept_key is shown as my_accept_key, the name the notebook's cell uses."""
+    exercise = lesson1.lesson.exercises["accept_key"]
+    assert exercise.usage == "ex.check.accept_key(my_accept_key)"
+    source = solution_source(exercise)
+    assert "def my_accept_key(key: str) -> str:" in source
+    assert "def accept_key(" not in source
+
+
+def annotated(result: Result, lesson: Lesson | None = None) -> Result:
+    """A solution whose annotations name a class imported from elsewhere."""
+    return result
+
+
+def test_a_solution_imports_what_its_annotations_name(scratch: Lesson) -> None:
+    """Names used only in annotations are imported too, so a cell can evaluate them."""
+
+    @scratch.exercise(hint="h", solution=(annotated,))
+    def annotation(annotated) -> str:
+        return "fine"
+
+    source = solution_source(scratch.exercises["annotation"])
+    assert "from labkit.exercises.core import Result" in source
+    assert "from labkit.exercises.core import Lesson" in source
+    assert run_as_a_cell(source)["annotated"].__annotations__["result"] is Result
+
+
+def test_a_solution_imports_what_its_comprehensions_use(scratch: Lesson) -> None:
+    """A module constant used only inside a generator expression is part of the preamble."""
+
+    @scratch.exercise(hint="h", solution=(uses_a_constant_in_a_generator,))
+    def constant(uses_a_constant_in_a_generator) -> str:
+        return "fine"
+
+    source = solution_source(scratch.exercises["constant"])
+    assert "OFFSET = 3" in source
+    assert run_as_a_cell(source)["uses_a_constant_in_a_generator"]([1, 2]) == [4, 5]
+
+
+OFFSET = 3
+
+
+def uses_a_constant_in_a_generator(values: list[int]) -> list[int]:
+    return list(value + OFFSET for value in values)
+
+
+def test_calls_to_sees_a_call_however_it_is_reached() -> None:
+    """calls_to names a watched function called through an alias or a helper, and only then."""
+    from labkit.protocol import accept_key as aliased
+
+    def helper(key: str) -> str:
+        return labkit.protocol.accept_key(key)
+
+    watched = {"labkit.protocol.handshake": "the kit's accept_key"}
+    with calls_to("accept_key", watched) as seen:
+        aliased("dGhlIHNhbXBsZSBub25jZQ==")
+        helper("dGhlIHNhbXBsZSBub25jZQ==")
+    assert seen == ["the kit's accept_key", "the kit's accept_key"]
+    with calls_to("accept_key", watched) as seen:
+        solutions1.accept_key("dGhlIHNhbXBsZSBub25jZQ==")
+    assert seen == []
+
+
+def test_calls_to_keeps_an_earlier_profiler_running() -> None:
+    """A profile function set before the check still sees calls, and is back afterwards."""
+    calls: list[str] = []
+
+    def earlier(frame, event, arg) -> None:
+        if event == "call":
+            calls.append(frame.f_code.co_name)
+
+    sys.setprofile(earlier)
+    try:
+        with calls_to("accept_key", {}):
+            written("x")
+        assert sys.getprofile() is earlier
+    finally:
+        sys.setprofile(None)
+    assert "written" in calls
+
+
+def test_first_difference_names_the_first_byte_that_differs() -> None:
+    """The first differing byte (with its neighbours past 16), or which side is short."""
+    assert first_difference(b"\x81\xfe\xa1", b"\x81\xfe\x00") == "byte 2 is 0xa1, expected 0x00"
+    far = first_difference(bytes(20) + b"\x01", bytes(21))
+    assert far.startswith("byte 20 is 0x01, expected 0x00 (bytes 20-27: 01, expected 00)")
+    assert "then it stops: 3 expected" in first_difference(b"ab", b"abc")
+    assert "then 1 more" in first_difference(b"abcd", b"abc")

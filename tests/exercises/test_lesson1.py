@@ -10,8 +10,10 @@ import pytest
 from websockets.frames import Frame, Opcode
 from websockets.utils import accept_key as websockets_accept_key
 
+import labkit.protocol
 from labkit.exercises import lesson1 as ex
 from labkit.exercises.solutions import lesson1 as solutions
+from labkit.protocol import accept_key as labkit_accept_key
 
 from .helpers import accepted, not_attempted, rejected
 
@@ -114,6 +116,34 @@ def accept_encodebytes(key: str) -> str:
 
 def accept_raises(key: str) -> str:
     raise ValueError("not base64: " + key)
+
+
+def accept_wraps_the_kit(key: str) -> str:
+    return labkit_accept_key(key)
+
+
+def accept_through_the_package(key: str) -> str:
+    return labkit.protocol.accept_key(key)
+
+
+def accept_wraps_websockets(key: str) -> str:
+    return websockets_accept_key(key)
+
+
+@pytest.mark.parametrize(
+    ("borrowed", "library"),
+    [
+        (accept_wraps_the_kit, "labkit.protocol.accept_key"),
+        (accept_through_the_package, "labkit.protocol.accept_key"),
+        (labkit_accept_key, "labkit.protocol.accept_key"),
+        (accept_wraps_websockets, "websockets.utils.accept_key"),
+    ],
+)
+def test_accept_key_rejects_a_ready_made_accept_key(borrowed: object, library: str) -> None:
+    """An accept_key that calls the kit's (or websockets') own is told so, value first."""
+    result = ex.check.accept_key(borrowed)
+    rejected(result, "'s3pPLMBiTxaQ9kYGzzhZRbK+xOo=', the right value", f"calling {library}")
+    rejected(result, "hashlib.sha1")
 
 
 @pytest.mark.parametrize(
@@ -282,6 +312,12 @@ def test_decode_frame_rejects_a_mistake(mistake: object, fragment: str) -> None:
     rejected(ex.check.decode_frame(mistake), fragment, "decode_frame(")
 
 
+def test_decode_frame_names_the_first_differing_payload_byte() -> None:
+    """A payload of the right length but wrong bytes: the first byte that differs, then why."""
+    result = ex.check.decode_frame(decode_key_at_offset_2)
+    rejected(result, "300 bytes of text", "byte 0 is 0xc8, expected 0x68", "wrong bytes")
+
+
 class Decoded:
     def __init__(self, fin: bool, opcode: int, payload: bytes) -> None:
         self.fin, self.opcode, self.payload = fin, opcode, payload
@@ -362,6 +398,68 @@ def mask_binary_opcode(payload: bytes, key: bytes) -> bytes:
 
 def mask_no_fin(payload: bytes, key: bytes) -> bytes:
     return b"\x01" + solutions.mask_frame(payload, key)[1:]
+
+
+def mask_no_extended_length(payload: bytes, key: bytes) -> bytes:
+    n = len(payload)
+    code = n if n <= 125 else 126 if n <= 0xFFFF else 127
+    return bytes([0x81, 0x80 | code]) + key + xor(payload, key)
+
+
+def mask_eight_bytes_for_126(payload: bytes, key: bytes) -> bytes:
+    n = len(payload)
+    if 126 <= n <= 0xFFFF:
+        return struct.pack("!BBQ", 0x81, 0x80 | 126, n) + key + xor(payload, key)
+    return solutions.mask_frame(payload, key)
+
+
+def mask_wrong_extended_length(payload: bytes, key: bytes) -> bytes:
+    n = len(payload)
+    if 126 <= n <= 0xFFFF:
+        return struct.pack("!BBH", 0x81, 0x80 | 126, n // 2) + key + xor(payload, key)
+    return solutions.mask_frame(payload, key)
+
+
+def mask_late_xor_error(payload: bytes, key: bytes) -> bytes:
+    frame = bytearray(solutions.mask_frame(payload, key))
+    if len(payload) > 100:
+        frame[-1] ^= 0xFF
+    return bytes(frame)
+
+
+def test_mask_frame_without_the_extended_length_is_told_exactly_that() -> None:
+    """126 bytes with the 2 length bytes left out: the first differing byte, then that cause."""
+    result = ex.check.mask_frame(mask_no_extended_length)
+    rejected(
+        result,
+        "returned 81 fe a1 b2 c3 d4",
+        "expected 81 fe 00 7e a1 b2 c3 d4",
+        "byte 2 is 0xa1, expected 0x00",
+        "the 2-byte extended length is missing",
+        "struct.pack('!H', n)) between byte 1 and the masking key",
+    )
+    assert "extended field" not in f"{result.message}\n{result.hint}"
+
+
+@pytest.mark.parametrize(
+    ("mistake", "fragments"),
+    [
+        (
+            mask_eight_bytes_for_126,
+            ("byte 3 is 0x00, expected 0x7e", "takes 8 bytes, expected 2 after 126"),
+        ),
+        (
+            mask_wrong_extended_length,
+            ("byte 3 is 0x3f, expected 0x7e", "00 3f: expected 126 in 2 bytes"),
+        ),
+        (mask_late_xor_error, ("byte 130 is 0x", "(bytes 128-135:", "masked payload bytes")),
+    ],
+)
+def test_mask_frame_names_the_first_differing_byte(
+    mistake: object, fragments: tuple[str, ...]
+) -> None:
+    """Every mask_frame ✗ names the first byte that differs before it guesses why."""
+    rejected(ex.check.mask_frame(mistake), *fragments)
 
 
 def mask_returns_str(payload: bytes, key: bytes) -> str:

@@ -119,6 +119,27 @@ async def count_wrong_format(ctx, next):
         await ctx.send(f"{ctx.state['count']}. {message}")
 
 
+async def count_missing_colon(ctx, next):
+    ctx.state["count"] = 0
+    async for message in ctx.websocket:
+        ctx.state["count"] += 1
+        await ctx.websocket.send(f"#{ctx.state['count']} {message}")
+
+
+async def count_missing_space(ctx, next):
+    ctx.state["count"] = 0
+    async for message in ctx.websocket:
+        ctx.state["count"] += 1
+        await ctx.websocket.send(f"#{ctx.state['count']}:{message}")
+
+
+async def count_twice(ctx, next):
+    ctx.state["count"] = 0
+    async for message in ctx.websocket:
+        ctx.state["count"] += 2
+        await ctx.websocket.send(f"#{ctx.state['count']}: {message}")
+
+
 def test_count_messages_accepts_the_reference() -> None:
     """The reference count_messages passes the two-client live check."""
     accepted(ex.check.count_messages(solutions.count_messages))
@@ -136,6 +157,58 @@ def test_count_messages_accepts_the_reference() -> None:
 def test_count_messages_rejects_a_mistake(mistake: object, fragments: tuple[str, ...]) -> None:
     """Each classic counting mistake is rejected with the reply that gave it away."""
     rejected(ex.check.count_messages(mistake), *fragments)
+
+
+@pytest.mark.parametrize(
+    ("mistake", "fragments"),
+    [
+        (count_missing_colon, ("got '#1 apple', expected '#1: apple'", "colon after #1")),
+        (count_missing_space, ("got '#1:apple'", "space after #1:")),
+        (count_twice, ("got '#2: apple', expected '#1: apple'", "next reply", "up by 2")),
+    ],
+)
+def test_count_messages_blames_no_shared_counter_for_another_slip(
+    mistake: object, fragments: tuple[str, ...]
+) -> None:
+    """A reply whose number is right (or wrong on one connection) says nothing of sharing."""
+    result = ex.check.count_messages(mistake)
+    rejected(result, *fragments)
+    assert "shared" not in f"{result.message}\n{result.hint}"
+
+
+def shared_counter():
+    """A fresh middleware whose counter lives outside it, shared by every connection."""
+    total = [0]
+
+    async def count_outside(ctx, next):
+        async for message in ctx.websocket:
+            total[0] += 1
+            ctx.state["count"] = total[0]
+            await ctx.websocket.send(f"#{total[0]}: {message}")
+
+    return count_outside
+
+
+def test_count_messages_names_a_shared_counter_by_its_number() -> None:
+    """A shared counter is named when client B's reply counts every connection's messages."""
+    rejected(
+        ex.check.count_messages(shared_counter()),
+        "client B sent 'cherry' and got '#3: cherry', expected '#1: cherry'",
+        "#3 counts the messages of every connection together",
+        "shared by every connection",
+    )
+
+
+def test_count_messages_names_a_counter_left_over_from_an_earlier_check() -> None:
+    """Checked again, a counter outside the middleware goes on counting: the check says so."""
+    counter = shared_counter()
+    ex.check.count_messages(counter)  # 4 replies: #1, #2, #3 (client B's first), then one more
+    rejected(
+        ex.check.count_messages(counter),
+        "client A sent 'apple' and got '#5: apple', expected '#1: apple'",
+        "did not start at 0 for this connection, it went on from 4 messages before it",
+        "lives on across connections",
+    )
 
 
 # --- require_token ----------------------------------------------------------------------
