@@ -365,8 +365,10 @@ class WebSocket:
         sender = asyncio.create_task(self._send_loop(conn))
         try:
             async for message in conn:
-                self._messages.append(message)
+                # onmessage first: a cell whose wait_for() returns sees what
+                # the handler did with the message.
                 self._dispatch("message", MessageEvent(message))
+                self._messages.append(message)
         except ConnectionClosed:
             pass
         finally:

@@ -21,6 +21,8 @@ the layer that catches them knows what to send without a lookup table::
     │                                    also a ValueError)
     ├── ChatError                        a chat frame breaks the chat protocol (.code;
     │                                    labkit.chat.protocol)
+    ├── LoadTestError                    a load test failed: refused, server gone,
+    │                                    nothing listening (labkit.loadtest)
     ├── ClientError                      labkit.WebSocket, the browser-style client
     │   ├── InvalidStateError            send() while CONNECTING, and friends
     │   └── InvalidAccessError           close() with a code the browser forbids
@@ -45,6 +47,7 @@ __all__ = [
     "InvalidUTF8",
     "KitLoopError",
     "LabkitError",
+    "LoadTestError",
     "MessageTooBig",
     "PortInUseError",
     "ProtocolError",
@@ -198,6 +201,13 @@ class InvalidStateError(ClientError):
 
 class InvalidAccessError(ClientError):
     """``close()`` was given a code a browser would refuse (1000 or 3000-4999 only)."""
+
+
+# --- load tests --------------------------------------------------------------
+
+
+class LoadTestError(LabkitError):
+    """A load test could not run or was refused; the message says why, in one line."""
 
 
 # --- exercises ---------------------------------------------------------------

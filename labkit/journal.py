@@ -15,6 +15,7 @@ log) and the inspector's record store.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
@@ -23,6 +24,8 @@ __all__ = ["Journal"]
 
 T = TypeVar("T")
 
+#: Longest single sleep of a wait, in seconds: how soon a KeyboardInterrupt lands.
+POLL = 0.1
 #: Entries shown in a timeout's message.
 SHOWN_ON_TIMEOUT = 5
 
@@ -96,9 +99,23 @@ class Journal(Generic[T]):
         return ", ".join(shown) if shown else "(nothing yet)"
 
     def wait_until(self, condition: Callable[[], bool], timeout: float) -> bool:
-        """Block until ``condition()`` is true; return False on a timeout."""
+        """Block until ``condition()`` is true; return False on a timeout.
+
+        The wait wakes up every :data:`POLL` seconds: a signal that reaches
+        another thread of the process (Kernel → Interrupt sends SIGINT) runs
+        Python's handler only once the main thread is back in Python, so a
+        single long wait could not be interrupted until its timeout.
+        """
+        deadline = time.monotonic() + timeout
         with self.changed:
-            return self.changed.wait_for(condition, timeout)
+            result = condition()
+            while not result:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self.changed.wait(min(left, POLL))
+                result = condition()
+            return result
 
     def wait_for(
         self,

@@ -40,10 +40,12 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Coroutine, Iterable
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from .errors import KitLoopError, PortInUseError, ServerError
+from .journal import POLL
 from .logs import install, recent
 
 __all__ = [
@@ -59,6 +61,7 @@ __all__ = [
     "running",
     "start",
     "stop_all",
+    "wait_future",
 ]
 
 log = logging.getLogger("labkit.runner")
@@ -180,13 +183,33 @@ def run_sync(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
     )
     future = asyncio.run_coroutine_threadsafe(coro, kit_loop())
     try:
-        return future.result(timeout)
+        return wait_future(future, timeout)
     except concurrent.futures.TimeoutError:
         future.cancel()
         raise TimeoutError(f"gave up after {timeout} s") from None
     except BaseException:  # KeyboardInterrupt (Kernel → Interrupt): stop the work too
         future.cancel()
         raise
+
+
+def wait_future(future: concurrent.futures.Future[T], timeout: float | None = None) -> T:
+    """``future.result(timeout)``, waking every :data:`~labkit.journal.POLL` seconds.
+
+    A SIGINT that the kernel delivers to another thread runs Python's handler
+    only when the main thread is back in Python: short waits in a loop let
+    Kernel → Interrupt land within a fraction of a second.
+
+    Raises:
+        concurrent.futures.TimeoutError: not done within ``timeout`` seconds.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        left = POLL if deadline is None else min(POLL, deadline - time.monotonic())
+        try:
+            return future.result(max(left, 0))
+        except concurrent.futures.TimeoutError:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise
 
 
 # --- handles ------------------------------------------------------------------

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 
 import pytest
 
 import labkit
+from labkit.chat.protocol import Join, Said, decode_server_event
+from labkit.errors import LoadTestError
 from labkit.loadtest import (
     EchoResult,
     FanoutResult,
@@ -24,7 +27,7 @@ from tests.support import wait_handlers_done
 @pytest.fixture
 def chat_server() -> Iterator[ServerHandle]:
     """A chat room with its flood limits lifted, as a load test needs it."""
-    with labkit.start(labkit.chat_app(rate=1e9, burst=1e9), name="loadtest-chat") as handle:
+    with labkit.start(labkit.chat_app(rate=None), name="loadtest-chat") as handle:
         yield handle
 
 
@@ -118,3 +121,64 @@ def test_printed_results_keep_odd_values_readable() -> None:
     assert "seconds=0.0 s, rate=inf deliveries/s, p50_ms=None, p99_ms=None" in repr(odd)
     from_json = FanoutResult.from_json({**_fanout(100.0).to_json(), "rate": 100})
     assert "rate=100 deliveries/s" in repr(from_json)
+
+
+def test_a_default_room_refuses_a_load_test_clearly_and_quickly() -> None:
+    """The default flood limit stops run_fanout at its first refusal, naming the limit and fix."""
+    room = labkit.start(labkit.chat_app(), name="loadtest-default-room")
+    try:
+        with pytest.raises(LoadTestError) as refused:
+            run_fanout(room.url, receivers=3, messages=500, timeout=5)
+    finally:
+        room.stop()
+    message = str(refused.value)
+    assert "rate_limited" in message and "20 per second" in message
+    assert "chat_app(rate=None)" in message
+    assert refused.value.__cause__ is None and refused.value.__suppress_context__
+
+
+def test_nothing_listening_is_one_clear_line() -> None:
+    """A load test against a stopped server says nothing is listening there."""
+    room = labkit.start(labkit.chat_app(rate=None), name="loadtest-stopped")
+    room.stop()
+    with pytest.raises(LoadTestError, match="nothing is listening at ws://"):
+        run_fanout(room.url, receivers=2, messages=5)
+
+
+def test_a_refused_handshake_is_one_clear_line() -> None:
+    """A server that refuses the handshake (404: no such route) is named with its status."""
+    app = labkit.App("loadtest-routes")
+
+    @app.route("/only-here")
+    async def only(ctx, next):
+        await next()
+
+    handle = labkit.start(app, name="loadtest-refusing")
+    try:
+        with pytest.raises(LoadTestError, match="refused the WebSocket handshake: 404"):
+            run_echo(handle.url, connections=1, duration=0.1)
+    finally:
+        handle.stop()
+
+
+def test_a_server_stopped_mid_run_is_one_clear_line() -> None:
+    """Stopping the room under a running fan-out ends it with 'the server went away' (1001)."""
+    room = labkit.start(labkit.chat_app(rate=None), name="loadtest-mid-run")
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            run_fanout(room.url, receivers=2, messages=10**6)
+        except BaseException as exc:
+            errors.append(exc)
+
+    watcher = labkit.WebSocket(room.url).wait_open()
+    watcher.send(Join("watcher").encode())
+    thread = threading.Thread(target=run)
+    thread.start()
+    watcher.wait_for(lambda frame: isinstance(decode_server_event(frame), Said), timeout=30)
+    room.stop()
+    thread.join(30)
+    assert not thread.is_alive()
+    assert len(errors) == 1 and isinstance(errors[0], LoadTestError), errors
+    assert "closed with 1001: the server went away" in str(errors[0])

@@ -10,7 +10,7 @@ from labkit.exercises.solutions import lesson3 as solutions
 
 
 def test_room_answers_bad_requests_with_an_error_and_stays_open() -> None:
-    """Binary, non-JSON and a message before joining each get their error code; then a join works."""
+    """Binary, non-JSON and a message before joining get their error code; then a join works."""
     probe = live.Probe()
     room = PracticeRoom(probe, solutions.recipients, solutions.on_join, solutions.on_leave)
     with live.serving(room.app) as server, live.Client(server.url, "ana", probe) as ana:
