@@ -181,7 +181,7 @@ class App:
             browser's Host). Requests under them must start with the secret
             path ``/{app.secret}/``; local names need none. The notebook's
             front end tells the kit its name by itself
-            (:func:`labkit.runner.allow_public_hosts`), and so does
+            (:func:`labkit.hosts.allow_public_hosts`), and so does
             ``LABKIT_PUBLIC_HOSTS``.
     """
 

@@ -45,6 +45,7 @@ from collections.abc import Coroutine, Iterable
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from .errors import KitLoopError, PortInUseError, ServerError
+from .hosts import on_new_hosts, public_hosts
 from .journal import POLL
 from .logs import install, recent
 
@@ -52,7 +53,6 @@ __all__ = [
     "Listening",
     "Servable",
     "ServerHandle",
-    "allow_public_hosts",
     "kit_loop",
     "on_kit_loop",
     "public_hosts",
@@ -257,6 +257,17 @@ class ServerHandle:
         """True until :meth:`stop` has finished."""
         return self._listening is not None
 
+    def page(self, *, embed: bool = True, height: str = "420px") -> Any:
+        """This server's page, embedded, with a link that works from the learner's browser.
+
+        On a laptop that is ``http://127.0.0.1:PORT/``; on JupyterHub, Binder
+        or a remote Jupyter it goes through jupyter-server-proxy
+        (``{base_url}proxy/PORT/SECRET/``). See :class:`labkit.widgets.link.PageLink`.
+        """
+        from .widgets.link import PageLink
+
+        return PageLink(self, embed=embed, height=height)
+
     def logs(self, last: int = 50) -> list[str]:
         """The last log lines of this server (from the kit's in-memory log)."""
         logger = getattr(self.app, "logger", None)
@@ -365,31 +376,17 @@ def start(
     return handle
 
 
-#: Names the learner's browser reaches loopback servers under, through a proxy.
-_public_hosts: set[str] = set()
-
-
-def public_hosts() -> frozenset[str]:
-    """The public names every server answers to: ``LABKIT_PUBLIC_HOSTS`` and those learned."""
-    configured = os.environ.get("LABKIT_PUBLIC_HOSTS", "")
-    return frozenset(_public_hosts | {h.strip() for h in configured.split(",") if h.strip()})
-
-
-def allow_public_hosts(hosts: Iterable[str]) -> None:
-    """Let every server, running or to come, answer to ``hosts`` under its secret path.
-
-    The kit's browser-side link widget calls this with the host the learner's
-    browser sees (``location.host``), which reaches the kernel over the
-    widget's comm: an authenticated channel, unlike any HTTP header.
-    """
-    new = {h.strip() for h in hosts if h and h.strip()}
+def _tell_running_servers(names: frozenset[str]) -> None:
+    """New public names (labkit.hosts): every running server answers to them too."""
     with _lock:
-        _public_hosts.update(new)
         handles = list(_handles.values())
     for handle in handles:
         allow = getattr(handle.app, "allow_public_hosts", None)
         if allow is not None:
-            allow(new)
+            allow(names)
+
+
+on_new_hosts(_tell_running_servers)
 
 
 def _carry_over(app: Servable, replaced: ServerHandle | None) -> None:

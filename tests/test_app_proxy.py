@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 import labkit
-from labkit import runner
+from labkit import hosts
 from tests.support import handshake_head, handshake_request, http_exchange
 
 HUB = "hub.test:8888"
@@ -69,14 +69,14 @@ def test_hosts_learned_later_reach_running_servers_and_replacements(proxied) -> 
     handle, app = proxied
     request = handshake_request(handle.port, app.secret_path, Host="learned.test")
     assert handshake_head(handle.port, request)[0] == 403
-    runner.allow_public_hosts(["learned.test:443"])
+    hosts.allow_public_hosts(["learned.test:443"])
     try:
         assert handshake_head(handle.port, request)[0] == 101
         again = labkit.start(labkit.echo_app("proxied"), name="test-proxied")
         assert again.app.secret == app.secret and again.url == handle.url
         assert handshake_head(again.port, request)[0] == 101
     finally:
-        runner._public_hosts.discard("learned.test:443")
+        hosts.forget_public_hosts(["learned.test:443"])
 
 
 def test_queries_and_cookies_are_never_logged(proxied) -> None:

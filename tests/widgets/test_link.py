@@ -1,0 +1,53 @@
+"""Tests for labkit.widgets.link: what the kernel does with what the browser reports.
+
+The browser half (the URL it computes under a hub's base URL) runs in a real
+JupyterLab in tests/browser/test_hub.py.
+"""
+
+from __future__ import annotations
+
+import labkit
+from labkit import hosts
+from labkit.widgets.link import PageLink, proxy_available
+from tests.support import handshake_head, handshake_request
+
+
+def test_the_link_carries_the_port_the_secret_and_the_proxy() -> None:
+    """A PageLink knows the server's port and secret path, and whether the proxy is there."""
+    server = labkit.start(labkit.chat_app(), name="test-link")
+    try:
+        link = server.page(height="300px")
+        assert isinstance(link, PageLink)
+        assert (link.port, link.secret_path) == (server.port, server.app.secret_path)
+        assert link.proxy is proxy_available() and link.height == "300px"
+    finally:
+        server.stop()
+
+
+def test_a_public_host_reported_by_the_browser_is_allowed_under_the_secret() -> None:
+    """The browser's location.host, reported over the comm, opens the secret path to it only."""
+    server = labkit.start(labkit.echo_app(), name="test-link-host")
+    try:
+        link = server.page()
+        secret = server.app.secret_path
+        request = handshake_request(server.port, secret, Host="hub.link.test:8000")
+        assert handshake_head(server.port, request)[0] == 403
+        link.browser_host = "hub.link.test:8000"  # as the widget's JavaScript sets it
+        assert link.allowed_host == "hub.link.test:8000"
+        assert handshake_head(server.port, request)[0] == 101
+        plain = handshake_request(server.port, "/", Host="hub.link.test:8000")
+        assert handshake_head(server.port, plain)[0] == 403  # the port alone is not enough
+    finally:
+        hosts.forget_public_hosts(["hub.link.test:8000"])
+        server.stop()
+
+
+def test_a_local_browser_teaches_the_kit_nothing() -> None:
+    """localhost is this machine already: nothing is added to the public names."""
+    server = labkit.start(labkit.echo_app(), name="test-link-local")
+    try:
+        before = hosts.public_hosts()
+        server.page().browser_host = "localhost:8888"
+        assert hosts.public_hosts() == before
+    finally:
+        server.stop()
