@@ -35,6 +35,7 @@ import asyncio
 import atexit
 import concurrent.futures
 import errno
+import html
 import ipaddress
 import logging
 import os
@@ -44,10 +45,12 @@ import time
 from collections.abc import Coroutine, Iterable
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
+from .classroom import WILDCARDS, JoinLinks
 from .errors import KitLoopError, PortInUseError, ServerError
 from .hosts import on_new_hosts, public_hosts
 from .journal import POLL
 from .logs import install, recent
+from .protocol.policy import is_loopback
 
 __all__ = [
     "Listening",
@@ -299,6 +302,27 @@ class ServerHandle:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
+    @property
+    def shared(self) -> bool:
+        """Is it bound to every interface, so that others on the network can join?"""
+        return self.host in WILDCARDS
+
+    def join_links(self, path: str = "/") -> JoinLinks:
+        """The links others on the network open: one per address of this machine, with QR codes.
+
+        Only a server bound to all interfaces (``host="0.0.0.0"``) has links
+        for others; one on ``127.0.0.1`` has none.
+        """
+        if not self.shared and is_loopback(self.host):
+            return JoinLinks(())
+        return JoinLinks.for_server(self.port, path, self.host)
+
+    def _repr_html_(self) -> str:
+        head = f"<p><code>{html.escape(repr(self))}</code></p>"
+        if not (self.shared and self.running):
+            return head
+        return head + self.join_links()._repr_html_()
+
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
         return f"<ServerHandle {self.name!r} {self.url} {state}>"
@@ -365,14 +389,16 @@ def start(
             listening = run_sync(_open(app, host, 0), timeout=START_TIMEOUT)
         handle = ServerHandle(name, host, _listening_port(listening), app, listening)
         _handles[name] = handle
-    if host in ("0.0.0.0", "::", ""):
+    log.info("started %s on %s", name, handle.url)
+    if handle.shared:
         log.warning(
             "%s listens on all interfaces (%s): anyone who can reach this machine "
             "can connect. Use host='127.0.0.1' unless you mean to share it.",
             name,
             host or "*",
         )
-    log.info("started %s on %s", name, handle.url)
+        for link in handle.join_links().links:
+            log.info("%s: others join at %s", name, link)
     return handle
 
 
