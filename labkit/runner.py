@@ -260,7 +260,7 @@ class ServerHandle:
         """True until :meth:`stop` has finished."""
         return self._listening is not None
 
-    def page(self, *, embed: bool = True, height: str = "420px") -> Any:
+    def page(self, *, embed: bool = True, height: str = "420px", query: str = "") -> Any:
         """This server's page, embedded, with a link that works from the learner's browser.
 
         On a laptop that is ``http://127.0.0.1:PORT/``; on JupyterHub, Binder
@@ -269,7 +269,7 @@ class ServerHandle:
         """
         from .widgets.link import PageLink
 
-        return PageLink(self, embed=embed, height=height)
+        return PageLink(self, embed=embed, height=height, query=query)
 
     def logs(self, last: int = 50) -> list[str]:
         """The last log lines of this server (from the kit's in-memory log)."""

@@ -50,6 +50,12 @@ function local(host) {
 }
 
 function target(model) {
+  const q = model.get("query");
+  const url = where(model);
+  return url === null || !q ? url : `${url}?${q}`;
+}
+
+function where(model) {
   const port = model.get("port"), secret = model.get("secret_path");
   const base = configured() || model.get("fallback_base");
   if (base && model.get("proxy")) {
@@ -118,6 +124,7 @@ class PageLink(anywidget.AnyWidget):
         embed: also show the page in a frame below the link.
         height: the frame's CSS height.
         label: the text before the link.
+        query: a query string for the page, without ``?`` (``name=visitor``).
 
     Attributes:
         url: the URL the browser computed (empty until the widget is shown).
@@ -131,6 +138,7 @@ class PageLink(anywidget.AnyWidget):
     embed = traitlets.Bool(True).tag(sync=True)
     height = traitlets.Unicode("420px").tag(sync=True)
     label = traitlets.Unicode("Open the page:").tag(sync=True)
+    query = traitlets.Unicode("").tag(sync=True)
     unreachable = traitlets.Unicode().tag(sync=True)
     #: What the browser reports: its ``location.host`` and Jupyter's base URL.
     browser_host = traitlets.Unicode("").tag(sync=True)
@@ -146,6 +154,7 @@ class PageLink(anywidget.AnyWidget):
         embed: bool = True,
         height: str = "420px",
         label: str = "Open the page:",
+        query: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -156,6 +165,7 @@ class PageLink(anywidget.AnyWidget):
             embed=embed,
             height=height,
             label=label,
+            query=query,
             unreachable=(
                 f"This browser cannot reach port {server.port} of the kernel's machine: "
                 f"install jupyter-server-proxy where Jupyter runs (pip install "
