@@ -7,6 +7,10 @@
 //   node bench/loadgen.mjs join  URL '{"clients":1000}'
 //   node bench/loadgen.mjs idle  URL '{"clients":1000}'
 //
+// Several servers sharing one room (the Redis backplane): "urls" spreads the
+// receivers (fanout) or the clients (join) over those URLs in turn, and
+// "sender_url" puts the fan-out's sender on one of them (default: the first).
+//
 // Each scenario prints exactly one JSON object on stdout (the field names are
 // the ones labkit/loadtest.py reads). `idle` prints {"ready": ...} once
 // its clients have joined, then waits for stdin to close before leaving.
@@ -210,7 +214,10 @@ class LeanClient {
   }
 }
 
-/** Like joinMany, with lean receivers. */
+const urls = options.urls ?? [url];
+const urlOf = (i) => urls[i % urls.length];
+
+/** Like joinMany, with lean receivers (spread over `urls`). */
 async function joinManyLean(count, prefix, onMessage) {
   const clients = [];
   const welcomed = [];
@@ -220,7 +227,7 @@ async function joinManyLean(count, prefix, onMessage) {
     const done = new Promise((resolve) => {
       welcome = resolve;
     });
-    const client = new LeanClient(url, (data) => {
+    const client = new LeanClient(urlOf(i), (data) => {
       if (!joined && data.indexOf(WELCOME) === 0) {
         joined = true;
         welcome();
@@ -246,7 +253,7 @@ async function joinMany(count, prefix, onMessage = () => {}) {
   const welcomed = [];
   for (let i = 0; i < count; i++) {
     welcomed.push(
-      open(url).then(
+      open(urlOf(i)).then(
         (ws) =>
           new Promise((resolve) => {
             sockets[i] = ws;
@@ -377,7 +384,7 @@ async function fanout() {
   };
   const lean = (options.client ?? "lean") === "lean";
   const sockets = await (lean ? joinManyLean : joinMany)(receivers, `r${tag}-`, onMessage);
-  sender = await open(url);
+  sender = await open(options.sender_url ?? urls[0]);
   await new Promise((resolve) => {
     sender.on("message", (data) => {
       if (textOf(data).startsWith('{"type":"welcome"')) resolve();
@@ -433,7 +440,7 @@ async function storm(clients) {
   const started = now();
   for (let i = 0; i < clients; i++) {
     let joined = false;
-    const client = new LeanClient(url, (data) => {
+    const client = new LeanClient(urlOf(i), (data) => {
       if (!joined && data.indexOf(WELCOME) === 0) {
         joined = true;
         lastWelcome = Math.max(lastWelcome, now());

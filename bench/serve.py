@@ -12,7 +12,10 @@ Kinds:
 * ``kit-echo-every``: the same echo with ``log_limit=None``, writing every
   message's log line (the default writes 20 a second per connection);
 * ``kit-chat``: :func:`labkit.chat_app` the same way, with its flood limits
-  raised so that one sender may publish as fast as the room can relay;
+  raised so that one sender may publish as fast as the room can relay; with
+  ``LABKIT_BENCH_REDIS=redis://...`` in the environment, on the Redis
+  backplane (``chat_app(redis=...)``), so that several such processes serve
+  one room;
 * ``bare-echo`` and ``bare-room``: the references of :mod:`bench.bare`,
   on a plain asyncio loop in the main thread.
 
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 import threading
@@ -56,7 +60,8 @@ def _serve_kit(kind: str, host: str, port: int) -> None:
     elif kind == "kit-echo-every":
         app = labkit.echo_app(log_limit=None)
     else:
-        app = labkit.chat_app(rate=UNLIMITED, burst=UNLIMITED, abuse_limit=10**9)
+        redis = os.environ.get("LABKIT_BENCH_REDIS") or None
+        app = labkit.chat_app(rate=UNLIMITED, burst=UNLIMITED, abuse_limit=10**9, redis=redis)
     handle = labkit.start(app, host=host, port=port)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

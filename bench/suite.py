@@ -45,7 +45,10 @@ Scenarios:
   deliveries per second and p50/p99 time from send to delivery;
 * ``join``: 1000 clients connect and join at once; seconds until the room
   settles (every client has its welcome and every join notice);
-* ``memory``: server RSS with 1000 idle joined clients minus before, per client.
+* ``memory``: server RSS with 1000 idle joined clients minus before, per client;
+* ``cluster``: one room over two server processes on Redis, against the
+  single-process room (:mod:`bench.cluster`): fan-out, latency across
+  processes, join storm.
 """
 
 from __future__ import annotations
@@ -92,7 +95,7 @@ KOA_DIR = BENCH_DIR / "koa"
 RESULTS_DIR = BENCH_DIR / "results"
 
 #: The scenarios, in the order a full run takes them.
-SCENARIOS = ("echo", "fanout", "join", "memory")
+SCENARIOS = ("echo", "fanout", "join", "memory", "cluster")
 
 Say = Callable[[str], None]
 
@@ -662,11 +665,21 @@ def scenario_memory(
     return {"median": figures}
 
 
+def scenario_cluster(
+    plan: Plan, load: LoadGen, targets: list[BenchTarget], say: Say
+) -> dict[str, Any]:
+    """One room over two processes on Redis (:mod:`bench.cluster`, which imports this one)."""
+    from bench.cluster import scenario_cluster as run
+
+    return run(plan, load, targets, say)
+
+
 _RUNNERS = {
     "echo": scenario_echo,
     "fanout": scenario_fanout,
     "join": scenario_join,
     "memory": scenario_memory,
+    "cluster": scenario_cluster,
 }
 
 
@@ -767,6 +780,10 @@ def headline(report: Mapping[str, Any]) -> dict[str, Any]:
         out["memory kit KiB per idle connection"] = (
             kit["per_connection_bytes"] / 1024 if kit else None
         )
+    if "cluster" in scenarios:
+        from bench.cluster import headline as cluster_headline
+
+        out.update(cluster_headline(scenarios["cluster"]))
     return out
 
 
@@ -839,6 +856,10 @@ def summary_table(report: Mapping[str, Any]) -> str:
         for row in rows
     ]
     lines.insert(1, "-" * len(lines[0]))
+    if "cluster" in scenarios:
+        from bench.cluster import summary as cluster_summary
+
+        lines += cluster_summary(scenarios["cluster"])
     concurrent = scenarios.get("echo", {}).get("concurrent", {})
     pairs = {pair: c for pair, c in concurrent.items() if pair != "skipped"}
     if pairs:

@@ -4,6 +4,10 @@ Prints ``listening on ws://HOST:PORT/`` once the server is ready (with
 ``--port 0`` the port the system picked), logs every connection like the
 tutorial's ``console.log``, and stops cleanly on Ctrl-C: every client gets a
 close frame with 1001 "going away" (RFC 6455, section 7.4.1).
+
+``serve chat --redis redis://HOST:6379/0`` keeps the chat rooms in Redis, so
+that every process started with the same URL, on this machine or another,
+serves the same rooms (:mod:`labkit.chat.redis`).
 """
 
 from __future__ import annotations
@@ -31,7 +35,11 @@ def _echo(args: argparse.Namespace) -> Servable:
 def _chat(args: argparse.Namespace) -> Servable:
     from .chat import chat_app
 
-    return chat_app(origins=args.origins or "same-host")
+    options: dict[str, Any] = {"max_rooms": args.max_rooms}
+    if args.redis:
+        options["redis"] = args.redis
+        options["presence_timeout"] = args.presence_timeout
+    return chat_app(origins=args.origins or "same-host", **options)
 
 
 def _raw_echo(args: argparse.Namespace) -> Servable:
@@ -71,12 +79,35 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="extra browser Origins allowed, comma-separated (default: same host only)",
     )
+    chat = serve.add_argument_group("chat")
+    chat.add_argument(
+        "--redis",
+        metavar="URL",
+        default=None,
+        help="keep the rooms in Redis (redis://HOST:6379/0), shared by every server on that URL",
+    )
+    chat.add_argument(
+        "--max-rooms",
+        type=int,
+        default=100,
+        help="rooms under /rooms/ open at once (default 100)",
+    )
+    chat.add_argument(
+        "--presence-timeout",
+        type=float,
+        default=15.0,
+        metavar="SECONDS",
+        help="with --redis: users of a server that died leave within this (default 15)",
+    )
     serve.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.kind != "chat" and args.redis:
+        parser.error("--redis only applies to `serve chat`")
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(message)s",
@@ -84,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         handle = start(SERVERS[args.kind](args), host=args.host, port=args.port)
-    except (LabkitError, OSError) as exc:
+    except (LabkitError, OSError, ImportError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if args.host in ("0.0.0.0", "::", ""):

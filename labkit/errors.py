@@ -21,6 +21,9 @@ the layer that catches them knows what to send without a lookup table::
     │                                    also a ValueError)
     ├── ChatError                        a chat frame breaks the chat protocol (.code;
     │                                    labkit.chat.protocol)
+    ├── BackplaneError                   the rooms' shared store (Redis) is unreachable
+    │                                    or slow (labkit.chat.redis; learners get an
+    │                                    "unavailable" event, never this)
     ├── LoadTestError                    a load test failed: refused, server gone,
     │                                    nothing listening (labkit.loadtest)
     ├── ClientError                      labkit.WebSocket, the browser-style client
@@ -37,6 +40,7 @@ the same situations, so the Python client reads like the JavaScript one.
 from __future__ import annotations
 
 __all__ = [
+    "BackplaneError",
     "ClientError",
     "ExerciseError",
     "FrameError",
@@ -186,6 +190,19 @@ class MessageTooBig(ProtocolError):
     """
 
     close_code = 1009
+
+
+# --- chat backplane ------------------------------------------------------------
+
+
+class BackplaneError(LabkitError):
+    """The store that holds the chat rooms' shared state cannot serve a request.
+
+    :mod:`labkit.chat.redis` raises it inside the server when Redis is down,
+    restarting, or slower than the outbox allows; the room turns it into an
+    ``{"type": "error", "code": "unavailable"}`` event for the sender (or a
+    ``503`` for a handshake), so it never reaches a learner's code.
+    """
 
 
 # --- client ------------------------------------------------------------------

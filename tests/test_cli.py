@@ -80,3 +80,34 @@ def test_parser_knows_every_server_and_defaults_to_loopback():
     assert args.origins is None  # None means the same host only
     args = build_parser().parse_args(["serve", "raw-echo", "--origin", "http://a, http://b"])
     assert args.origins == ["http://a", "http://b"]
+
+
+def test_parser_knows_the_chat_options_and_their_defaults():
+    """--redis, --max-rooms and --presence-timeout reach chat_app; none is on by default."""
+    args = build_parser().parse_args(["serve", "chat"])
+    assert (args.redis, args.max_rooms, args.presence_timeout) == (None, 100, 15.0)
+    args = build_parser().parse_args(
+        [
+            "serve",
+            "chat",
+            "--redis",
+            "redis://h:6379/0",
+            "--max-rooms",
+            "5",
+            "--presence-timeout",
+            "2",
+        ]
+    )
+    assert (args.redis, args.max_rooms, args.presence_timeout) == ("redis://h:6379/0", 5, 2.0)
+
+
+def test_redis_is_an_option_of_the_chat_only():
+    """`serve echo --redis URL` is a usage error, not silently ignored."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "labkit", "serve", "echo", "--redis", "redis://127.0.0.1:1/0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 2
+    assert "--redis only applies to `serve chat`" in proc.stderr

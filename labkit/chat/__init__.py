@@ -2,13 +2,20 @@
 
 * :mod:`labkit.chat.protocol`: the JSON wire protocol both ways, requests and
   events, parse, encode and decode (no I/O).
-* :mod:`labkit.chat.room`: members, history and flood control (no I/O).
-* :mod:`labkit.chat.app`: :func:`chat_app`, the room served over WebSockets,
-  with its page at ``GET /``.
+* :mod:`labkit.chat.room`: a room's state machine, per connection (no I/O);
+  :mod:`labkit.chat.limits`: its flood control.
+* :mod:`labkit.chat.ledger`: what a room holds in common (members, unique
+  names, history) and the events that change it, in one order (no I/O).
+* :mod:`labkit.chat.backplane`: where that lives: this process, or
+  :mod:`labkit.chat.redis` (Redis, for rooms served by several processes;
+  its keys and Lua scripts in :mod:`labkit.chat.redis_lua`, its bounded
+  outbox in :mod:`labkit.chat.outbox`).
+* :mod:`labkit.chat.app`: :func:`chat_app`, the rooms served over WebSockets
+  (``/`` and ``/rooms/NAME``), with their page at the same paths.
 
 The server (``ChatApp``, ``chat_app``) loads on first use, so a client that
 only speaks the protocol (``import labkit.chat.protocol``) pulls in neither
-asyncio nor websockets.
+asyncio nor websockets, and redis-py loads only for ``chat_app(redis=...)``.
 """
 
 from __future__ import annotations

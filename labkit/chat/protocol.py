@@ -41,7 +41,7 @@ Which code for which mistake in a client frame (the connection always stays open
   ``join`` on a connection that already joined ("already joined as X").
 * ``too_long``: text longer than :data:`MAX_TEXT` characters.
 * ``name_taken``, ``not_joined``, ``unknown_user``, ``rate_limited``: decided by
-  the room (:mod:`labkit.chat.room`), which knows who is there.
+  the room (:mod:`labkit.chat.room`), which knows who is there; ``unavailable``: its store.
 
 Fields the server does not expect are ignored, including a client-sent ``from``
 or ``ts``: the server always sets those itself. A client's :func:`decode_server_event`
@@ -121,6 +121,7 @@ class ErrorCode(StrEnum):
     UNKNOWN_USER = "unknown_user"
     TOO_LONG = "too_long"
     RATE_LIMITED = "rate_limited"
+    UNAVAILABLE = "unavailable"  # the room's shared store (Redis) cannot be reached: try again
 
 
 class ChatError(LabkitError):

@@ -65,7 +65,7 @@ def test_chat_error_is_a_labkit_error_with_a_code() -> None:
     }
 
 
-def test_error_codes_are_exactly_the_eight_of_the_protocol() -> None:
+def test_error_codes_are_exactly_the_nine_of_the_protocol() -> None:
     """Clients switch on these strings, so the set must not drift."""
     assert {code.value for code in ErrorCode} == {
         "bad_json",
@@ -76,6 +76,7 @@ def test_error_codes_are_exactly_the_eight_of_the_protocol() -> None:
         "unknown_user",
         "too_long",
         "rate_limited",
+        "unavailable",
     }
 
 
