@@ -6,6 +6,15 @@ with ``with output:`` from a thread, which would lose output. Redrawing is
 throttled to a few times a second: a burst of frames costs one redraw, not one
 per frame.
 
+Scrolling works like a terminal's, with no script: the table opens at its top
+(the handshake, which the lessons ask the reader to look at first), stays where
+the reader scrolled to, and follows new rows only while the reader is at the
+bottom. The scroll box is a widget of its own that outlives every redraw, and
+below the table it holds a one-pixel *anchor*, the only element CSS scroll
+anchoring may pin (``overflow-anchor``): while the anchor is in view the
+browser keeps it there as rows are added above it; at the top (offset 0) the
+browser anchors nothing, so the first rows stay put.
+
 The view reads only a :class:`~labkit.inspector.store.RecordLog` (and the
 record types): :meth:`Inspector.view() <labkit.inspector.proxy.Inspector.view>`
 hands it the tap's store and target, so the view never imports the proxy.
@@ -42,12 +51,16 @@ __all__ = ["REDRAW_EVERY", "InspectorView", "render_records"]
 REDRAW_EVERY = 0.2
 
 _STYLE = """<style>
-.labkit-inspector .lk-scroll{max-height:var(--lk-height,320px);overflow-y:auto;display:flex;
- flex-direction:column-reverse;border:1px solid #ddd;border-radius:4px;background:#fafafa}
+.labkit-inspector .lk-scroller{overflow:hidden auto;border:1px solid #ddd;border-radius:4px;
+ background:#fafafa;box-sizing:border-box}
+.labkit-inspector .lk-scroller>*{margin:0}
+.labkit-inspector .labkit-inspector-table,.labkit-inspector .labkit-inspector-table *{
+ overflow-anchor:none}
+.labkit-inspector .labkit-inspector-anchor{overflow-anchor:auto;min-height:1px;height:1px}
 .labkit-inspector table{border-collapse:collapse;font-family:monospace;font-size:12px;width:100%}
 .labkit-inspector th{position:sticky;top:0;background:#eee;text-align:left;padding:2px 6px}
 .labkit-inspector td{padding:1px 6px;white-space:pre-wrap;word-break:break-all;
- vertical-align:top;border-top:1px solid #eee}
+ vertical-align:top;border-top:1px solid #eee;line-height:1.35}
 .labkit-inspector .lk-c2s .lk-dir{color:#1f6fb2}
 .labkit-inspector .lk-s2c .lk-dir{color:#2e9d4f}
 .labkit-inspector .lk-handshake td{background:#f3f0ff}
@@ -108,18 +121,13 @@ def _headers(record: HandshakeRecord) -> str:
     return "<br>".join(f"{_e(name)}: {_e(value)}" for name, value in record.headers)
 
 
-def render_records(records: Iterable[Record], height: str = "320px") -> str:
-    """The records as an HTML table, newest at the bottom and kept in view.
-
-    ``flex-direction: column-reverse`` anchors the scroll position at the
-    bottom, so new rows stay in view without any script.
-    """
+def render_records(records: Iterable[Record]) -> str:
+    """The records as an HTML table, oldest first (the view's scroll box scrolls it)."""
     head = "".join(f"<th>{_e(c)}</th>" for c in _COLUMNS)
     rows = "".join(_row(r) for r in records)
     return (
-        f'{_STYLE}<div class="lk-scroll tex2jax_ignore mathjax_ignore" '
-        f'style="--lk-height:{_e(height)}"><table><thead><tr>{head}</tr></thead>'
-        f"<tbody>{rows}</tbody></table></div>"
+        f'{_STYLE}<div class="lk-scroll tex2jax_ignore mathjax_ignore">'
+        f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>"
     )
 
 
@@ -146,12 +154,18 @@ class InspectorView(widgets.VBox):
         self._closed = False
         self._summary = widgets.HTML()
         self._summary.add_class("labkit-inspector-summary")
-        self._table = widgets.HTML(layout=widgets.Layout(width="100%"))
+        self._table = widgets.HTML()
         self._table.add_class("labkit-inspector-table")
+        self._anchor = widgets.HTML(layout=widgets.Layout(height="1px", min_height="1px"))
+        self._anchor.add_class("labkit-inspector-anchor")
+        self._scroller = widgets.VBox(
+            [self._table, self._anchor], layout=widgets.Layout(max_height=height)
+        )
+        self._scroller.add_class("lk-scroller")
         self._clear = widgets.Button(description="Clear", icon="trash")
         self._clear.add_class("labkit-inspector-clear")
         self._clear.on_click(lambda _b: self.clear())
-        super().__init__([self._summary, self._table, self._clear])
+        super().__init__([self._summary, self._scroller, self._clear])
         self.add_class("labkit-inspector")
         store.watch(self)
         self.refresh()
@@ -175,7 +189,7 @@ class InspectorView(widgets.VBox):
             f"{total} record{'s' if total != 1 else ''}"
             f"{f' (last {self.shown} shown)' if total > self.shown else ''}</div>"
         )
-        self._table.value = render_records(records, self._height)
+        self._table.value = render_records(records)
 
     def clear(self) -> None:
         """Forget the inspector's records (the Clear button) and redraw at once."""
@@ -203,6 +217,6 @@ class InspectorView(widgets.VBox):
         """Stop following the inspector and close the widgets."""
         self._closed = True
         self.store.unwatch(self)
-        for child in (self._summary, self._table, self._clear):
+        for child in (self._summary, self._table, self._anchor, self._scroller, self._clear):
             child.close()
         super().close()

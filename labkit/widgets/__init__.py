@@ -1,7 +1,7 @@
-"""Notebook widgets: the chat panel (a WebSocket client) and its layout helper."""
+"""Notebook widgets: the chat panel (a WebSocket client), its mirrors and layout helpers."""
 
-from .layout import side_by_side
+from .layout import mirrors, side_by_side
 from .messages import ChatMessage
 from .panel import ChatPanel
 
-__all__ = ["ChatMessage", "ChatPanel", "side_by_side"]
+__all__ = ["ChatMessage", "ChatPanel", "mirrors", "side_by_side"]

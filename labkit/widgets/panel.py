@@ -9,6 +9,15 @@ Every update comes from the kit's loop thread. Widgets sync trait changes
 from any thread, so the panel only ever *sets traits* (``HTML.value``); it
 never writes with ``with output:`` from a thread, which would lose output.
 
+Re-running cells
+----------------
+* A server replaced by a re-run cell keeps its URL and closes its clients with
+  1001: the panel reconnects by itself, with a short backoff, and says so
+  (:mod:`labkit.widgets.reconnect` has the rules and the wording).
+* A panel made with the same name for the same server (a re-run panel cell)
+  takes over from the old one, which closes cleanly and says it was replaced,
+  the way a server replaces its namesake: no ``name_taken``.
+
 A programmatic face makes it usable from cells and tests::
 
     panel = ChatPanel(server, name="alice")
@@ -24,6 +33,8 @@ the panel's state and typing notices, so a wait never misses a change.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -33,6 +44,8 @@ from typing import Any, Literal
 import ipywidgets as widgets
 
 from ..chat.protocol import (
+    ErrorCode,
+    ErrorNotice,
     Join,
     Joined,
     Left,
@@ -43,9 +56,12 @@ from ..chat.protocol import (
     TypingNotice,
     Welcome,
 )
-from ..client import CloseEvent, MessageEvent, ReadyState, WebSocket
+from ..client import MessageEvent, ReadyState, WebSocket
 from ..journal import Journal
-from ..runner import ServerHandle, refuse_on_kit_loop
+from ..runner import ServerHandle, on_kit_loop, refuse_on_kit_loop
+from . import reconnect
+from .connection import Connection
+from .controls import build_controls
 from .messages import ChatMessage, from_chat_event, from_server_event, from_text_frame
 from .render import render_header, render_log
 
@@ -61,6 +77,14 @@ KEEP_ENTRIES = 10_000
 TYPING_EVERY = 2.0
 #: Seconds a "… typing…" notice stays in the header.
 TYPING_SHOWN = 5.0
+#: Joins retried, 0.1 s apart and more, while the panel this one replaced is still leaving.
+REJOINS = 5
+#: Seconds a new panel waits for the one it replaces to close before connecting.
+TAKE_OVER_WAIT = 2.0
+
+# The panels alive, by (URL, name): a new panel with the same key takes over.
+_live: dict[tuple[str, str], ChatPanel] = {}
+_live_lock = threading.Lock()
 
 
 def _describe(entry: ChatMessage) -> str:
@@ -80,6 +104,7 @@ class ChatPanel(widgets.VBox):
         server: a :class:`~labkit.runner.ServerHandle` (from ``labkit.start``)
             or a ``ws://`` URL.
         name: the user name shown in the header (and used to join a chat room).
+            A panel already alive with this name for this server is replaced.
         mode: ``"chat"`` for the chat room's JSON protocol, ``"text"`` for
             plain messages. By default: ``"chat"`` for a chat server started
             with ``labkit.start``, else ``"text"``.
@@ -105,31 +130,43 @@ class ChatPanel(widgets.VBox):
         self.name = name
         self.mode: PanelMode = mode
         self.users: list[str] = []
+        self._key = (self.url, name)
         self._height = height
         # The log; its lock (``changed``) also guards _state and _typing.
         self._journal: Journal[ChatMessage] = Journal(KEEP_ENTRIES, _describe)
-        self._ws: WebSocket | None = None
         self._state = ReadyState.CLOSED
         self._typing: dict[str, float] = {}
         self._last_typing_sent = 0.0
+        self._status = ""
+        self._rejoins = 0
+        self._conn = Connection(
+            self.url,
+            on_state=self._on_state,
+            on_open=self._on_open,
+            on_message=self._on_message,
+            retired_note=reconnect.replaced(name),
+        )
+        self._mirror: tuple[widgets.HTML, int, str] | None = None  # the live one
+        self._build()
+        self._render()
+        with _live_lock:
+            previous = _live.get(self._key)
+            _live[self._key] = self
+        if previous is not None and previous is not self:
+            self._rejoins = REJOINS if mode == "chat" else 0
+            closing = previous._replaced()
+            if closing is not None and not on_kit_loop():
+                # Its leave then mostly reaches the room before our join.
+                with contextlib.suppress(TimeoutError):
+                    closing.wait_closed(TAKE_OVER_WAIT)
+        if connect:
+            self.connect()
 
-        self._header = widgets.HTML()
-        self._log = widgets.HTML(layout=widgets.Layout(width="100%"))
-        self._log.add_class("labkit-chat-log")
-        self._text = widgets.Text(
-            placeholder="type a message, Enter sends"
-            + (" (/msg NAME text: private)" if mode == "chat" else ""),
-            layout=widgets.Layout(flex="1 1 auto", width="auto"),
-        )
-        self._text.add_class("labkit-chat-input")
-        self._send_button = widgets.Button(
-            description="Send", button_style="primary", icon="paper-plane"
-        )
-        self._send_button.add_class("labkit-chat-send")
-        self._toggle = widgets.Button(description="Connect")
-        self._toggle.add_class("labkit-chat-connect")
-        self._clear = widgets.Button(description="Clear")
-        self._clear.add_class("labkit-chat-clear")
+    def _build(self) -> None:
+        parts = build_controls(self.mode == "chat", self._on_line)
+        self._header, self._log, self._text = parts.header, parts.log, parts.text
+        self._send_button, self._hint, self._guard = parts.send, parts.hint, parts.guard
+        self._toggle, self._clear = parts.toggle, parts.clear
         self._send_button.on_click(lambda _b: self._submit())
         self._toggle.on_click(lambda _b: self._on_toggle())
         self._clear.on_click(lambda _b: self.clear())
@@ -137,19 +174,8 @@ class ChatPanel(widgets.VBox):
             warnings.simplefilter("ignore", DeprecationWarning)
             self._text.on_submit(lambda _t: self._submit())
         self._text.observe(self._on_typing, names="value")
-        super().__init__(
-            [
-                self._header,
-                self._log,
-                widgets.HBox([self._text, self._send_button]),
-                widgets.HBox([self._toggle, self._clear]),
-            ],
-            layout=widgets.Layout(min_width="260px", padding="4px"),
-        )
+        super().__init__(parts.rows(), layout=widgets.Layout(min_width="260px", padding="4px"))
         self.add_class("labkit-chat-panel")
-        self._render()
-        if connect:
-            self.connect()
 
     # --- the programmatic face ----------------------------------------------
 
@@ -170,34 +196,25 @@ class ChatPanel(widgets.VBox):
             m for m in self.messages if m.kind in ("other", "private") and m.sender != self.name
         ]
 
+    @property
+    def replaced(self) -> bool:
+        """True once a newer panel with the same name, for the same server, took over."""
+        return self._conn.intent == "retired"
+
     def connect(self) -> ChatPanel:
         """Open the connection (joining the room in chat mode)."""
-        if self._ws is not None and self._ws.readyState in (WebSocket.CONNECTING, WebSocket.OPEN):
-            return self
-        self._set_state(ReadyState.CONNECTING)
-        # Handlers are set after self._ws exists: events that come first are
-        # kept by the client and delivered, in order, as each handler is set.
-        ws = self._ws = WebSocket(self.url)
-        # Each handler answers only while its socket is the panel's current one:
-        # an old socket still closing must not mark a new connection CLOSED.
-        ws.onopen = self._current(ws, self._on_open)
-        ws.onmessage = self._current(ws, self._on_message)
-        ws.onerror = self._current(ws, self._on_error)
-        ws.onclose = self._current(ws, self._on_close)
+        if not self._conn.connect():
+            self._add(ChatMessage("error", "a newer panel with this name took over: use it"))
         return self
 
-    def _current(self, ws: WebSocket, handler: Callable[[Any], None]) -> Callable[[Any], None]:
-        def call(event: Any) -> None:
-            if ws is self._ws:
-                handler(event)
-
-        return call
+    @property
+    def _ws(self) -> WebSocket | None:
+        """The current socket (a new one after each reconnection)."""
+        return self._conn.ws
 
     def disconnect(self) -> None:
-        """Close the connection (code 1000)."""
-        if self._ws is not None and self._ws.readyState in (WebSocket.CONNECTING, WebSocket.OPEN):
-            self._set_state(ReadyState.CLOSING)
-            self._ws.close()
+        """Close the connection (code 1000); a reconnection under way stops too."""
+        self._conn.disconnect()
 
     def say(self, text: str, to: str | None = None) -> None:
         """Send ``text`` as if typed and sent; ``to`` makes it private (chat mode).
@@ -274,25 +291,85 @@ class ChatPanel(widgets.VBox):
         self._journal.clear()
         self._render()
 
+    def mirror(self, last: int = 6, height: str = "120px") -> widgets.HTML:
+        """A compact, read-only copy of this panel: its header and its last lines.
+
+        A lesson cell that drives panels shown far above ends with one, so what
+        the panels got shows right under the cell. The newest mirror follows the
+        panel; making another one freezes the previous one as it was then
+        ("as of 10:32:05"), so each cell keeps showing what happened in it.
+        """
+        view = widgets.HTML(layout=widgets.Layout(min_width="200px"))
+        view.add_class("labkit-chat-mirror")
+        with self._journal.changed:
+            previous, self._mirror = self._mirror, (view, last, height)
+            if previous is not None:
+                old, old_last, old_height = previous
+                as_of = f"as of {time.strftime('%H:%M:%S')}"
+                old.value = self._mirrored(old_last, old_height, as_of)
+        self._render()
+        return view
+
+    def _mirrored(self, last: int, height: str, note: str = "") -> str:
+        """A mirror's HTML (called with the journal's lock held)."""
+        status = " · ".join(part for part in (self._status, note) if part)
+        users = self.users if self.mode == "chat" else None
+        head = render_header(self.name, self._state.name, users, status=status)
+        return head + render_log(self._journal.snapshot(last), height)
+
+    def close(self) -> None:
+        """Close the connection and the widgets; a later panel with this name starts afresh."""
+        conn = getattr(self, "_conn", None)  # None when __init__ failed (a bad mode)
+        if conn is not None:
+            conn.disconnect()
+            with _live_lock:
+                if _live.get(self._key) is self:
+                    del _live[self._key]
+            for child in (self._text, self._send_button, self._toggle, self._clear):
+                child.close()
+        for child in self.children:
+            child.close()
+        super().close()
+
     def __repr__(self) -> str:
         return f"<ChatPanel {self.name!r} {self.mode} {self.url} {self._state.name}>"
 
+    # --- taking over -----------------------------------------------------------
+
+    def _replaced(self) -> WebSocket | None:
+        """A newer panel took over: close for good; return the socket still closing."""
+        for control in (self._text, self._send_button, self._toggle):
+            control.disabled = True
+        return self._conn.retire("replaced by a new panel")
+
     # --- widget callbacks (main thread) ---------------------------------------
 
-    def _submit(self) -> None:
-        text = self._text.value
-        if not text.strip():
-            return
+    def _line(self, text: str) -> tuple[str, str | None]:
+        """Split a typed line into its text and, for ``/msg NAME text``, the receiver."""
         to = None
         if self.mode == "chat" and text.startswith("/msg "):
             _, _, rest = text.partition(" ")
             to, _, text = rest.partition(" ")
+        return text, to or None
+
+    def _submit(self) -> None:
+        """Enter or Send without the browser script: send the kernel's copy of the box."""
+        text = self._text.value
+        if not text.strip():
+            return
         try:
-            self.say(text, to=to or None)
+            self.say(*self._line(text))
         except ConnectionError as exc:
             self._add(ChatMessage("error", str(exc)))
             return
         self._text.value = ""
+
+    def _on_line(self, text: str) -> None:
+        """A line the browser caught on Enter or Send (labkit.widgets.entry): send it."""
+        try:
+            self.say(*self._line(text))
+        except ConnectionError as exc:
+            self._add(ChatMessage("error", f"{exc}; not sent: {text}"))
 
     def _on_toggle(self) -> None:
         if self._state in (ReadyState.OPEN, ReadyState.CONNECTING):
@@ -306,23 +383,44 @@ class ChatPanel(widgets.VBox):
 
     # --- connection callbacks (kit thread) ------------------------------------
 
-    def _on_open(self, _event: Any) -> None:
+    def _on_open(self, ws: WebSocket, reconnected: bool) -> None:
         if self.mode == "chat":
-            assert self._ws is not None
-            self._ws.send(Join(self.name).encode())
-        self._add(ChatMessage("system", f"connected to {self.url}"))
-        self._set_state(ReadyState.OPEN)  # last, so wait_state("OPEN") sees the joined panel
+            ws.send(Join(self.name).encode())
+        line = reconnect.reconnected(self.url) if reconnected else f"connected to {self.url}"
+        self._on_state(ReadyState.OPEN, "", ("system", line))
 
-    def _on_message(self, message: MessageEvent) -> None:
+    def _on_state(self, state: ReadyState, status: str, note: tuple[str, str] | None) -> None:
+        """A new state and, with it, its line: a waiter for either sees both."""
+        with self._journal.changed:
+            if note is not None:
+                kind, text = note
+                self._journal.append(ChatMessage("error" if kind == "error" else "system", text))
+            if state is not ReadyState.OPEN:
+                self.users = []
+            self._state, self._status = state, status
+            self._journal.notify()
+        self._toggle.description = (
+            "Disconnect" if state in (ReadyState.OPEN, ReadyState.CONNECTING) else "Connect"
+        )
+        self._render()
+
+    def _on_message(self, ws: WebSocket, message: MessageEvent) -> None:
         if self.mode == "text":
             self._add(from_text_frame(message.data))
             return
         entry, event = from_chat_event(message.data, self.name)
+        if isinstance(event, ErrorNotice) and event.code == ErrorCode.NAME_TAKEN and self._rejoins:
+            # The panel we replaced has not left the room yet: ask again shortly.
+            self._rejoins -= 1
+            delay = 0.1 * (REJOINS - self._rejoins)
+            asyncio.get_running_loop().call_later(delay, self._rejoin, ws)
+            return
         if event is not None:
             self._track(event)
         if entry is None:
             return
         if isinstance(event, Welcome):
+            self._rejoins = 0
             self._add(entry)
             for past in event.history:  # the room's recent public messages
                 old = from_server_event(past, self.name)
@@ -333,14 +431,9 @@ class ChatPanel(widgets.VBox):
             return  # the server's copy of our own private message: already shown
         self._add(entry)
 
-    def _on_error(self, event: Any) -> None:
-        self._add(ChatMessage("error", getattr(event, "message", "") or "connection error"))
-
-    def _on_close(self, event: CloseEvent) -> None:
-        self._set_state(ReadyState.CLOSED)
-        self.users = []
-        reason = f" {event.reason}" if event.reason else ""
-        self._add(ChatMessage("system", f"disconnected ({event.code}{reason})"))
+    def _rejoin(self, ws: WebSocket) -> None:
+        if ws is self._ws and ws.readyState == WebSocket.OPEN:
+            ws.send(Join(self.name).encode())
 
     def _track(self, event: ServerEvent) -> None:
         """Keep the user list and typing line from welcome/join/leave/typing events."""
@@ -362,15 +455,6 @@ class ChatPanel(widgets.VBox):
 
     # --- drawing ----------------------------------------------------------------
 
-    def _set_state(self, state: ReadyState) -> None:
-        with self._journal.changed:
-            self._state = state
-            self._journal.notify()
-        self._toggle.description = (
-            "Disconnect" if state in (ReadyState.OPEN, ReadyState.CONNECTING) else "Connect"
-        )
-        self._render()
-
     def _add(self, entry: ChatMessage) -> None:
         self._journal.append(entry)
         self._render()
@@ -385,5 +469,10 @@ class ChatPanel(widgets.VBox):
             typing = [n for n in self._typing if n != self.name]
             line = f"{', '.join(typing)} typing…" if typing else ""
             users = self.users if self.mode == "chat" else None
-            self._header.value = render_header(self.name, self._state.name, users, line)
-            self._log.value = render_log(self._journal.snapshot(SHOWN), self._height)
+            state = self._state.name
+            self._header.value = render_header(self.name, state, users, line, status=self._status)
+            entries = self._journal.snapshot(SHOWN)
+            self._log.value = render_log(entries, self._height)
+            if self._mirror is not None:
+                view, last, height = self._mirror
+                view.value = self._mirrored(last, height)

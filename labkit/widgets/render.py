@@ -25,22 +25,33 @@ STATE_COLOURS = {
 }
 
 _STYLE = """<style>
-.labkit-chat-panel .lk-head{display:flex;align-items:center;gap:.5em;font-family:sans-serif}
-.labkit-chat-panel .lk-dot{display:inline-block;width:.75em;height:.75em;border-radius:50%}
-.labkit-chat-panel .lk-name{font-weight:600}
-.labkit-chat-panel .lk-state,.labkit-chat-panel .lk-users{color:#666;font-size:.85em}
-.labkit-chat-panel .lk-scroll{height:var(--lk-height,220px);overflow-y:auto;display:flex;
- flex-direction:column-reverse;border:1px solid #ddd;border-radius:4px;padding:4px;
- background:#fafafa;font-family:sans-serif;font-size:.9em}
-.labkit-chat-panel .lk-msg{white-space:pre-wrap;word-break:break-word;margin:2px 0;
- padding:2px 6px;border-radius:6px;max-width:90%}
-.labkit-chat-panel .lk-own{align-self:flex-end;background:#d8ecff}
-.labkit-chat-panel .lk-other{align-self:flex-start;background:#fff;border:1px solid #e4e4e4}
-.labkit-chat-panel .lk-private{align-self:flex-start;background:#f3e8ff}
-.labkit-chat-panel .lk-system{align-self:center;color:#666;font-style:italic}
-.labkit-chat-panel .lk-error{align-self:center;color:#b00020}
-.labkit-chat-panel .lk-time{color:#999;font-size:.8em;margin-right:.4em}
-.labkit-chat-panel .lk-from{font-weight:600;margin-right:.4em}
+:is(.labkit-chat-panel,.labkit-chat-mirror) .lk-head{display:flex;align-items:center;gap:.5em;
+ flex-wrap:wrap;font-family:sans-serif}
+:is(.labkit-chat-panel,.labkit-chat-mirror) .lk-dot{display:inline-block;width:.75em;height:.75em;
+ border-radius:50%}
+:is(.labkit-chat-panel,.labkit-chat-mirror) .lk-name{font-weight:600}
+:is(.labkit-chat-panel,.labkit-chat-mirror) :is(.lk-state,.lk-users){color:#666;font-size:.85em}
+:is(.labkit-chat-panel,.labkit-chat-mirror) .lk-scroll{height:var(--lk-height,220px);
+ overflow:hidden auto;display:flex;flex-direction:column-reverse;border:1px solid #ddd;
+ border-radius:4px;padding:4px;background:#fafafa;font-family:sans-serif;font-size:.9em;
+ box-sizing:border-box}
+:is(.labkit-chat-panel,.labkit-chat-mirror) .lk-msg{white-space:pre-wrap;word-break:break-word;
+ margin:2px 0;padding:2px 6px;border-radius:6px;max-width:90%;line-height:1.35}
+:is(.labkit-chat-panel,.labkit-chat-mirror) .lk-own{align-self:flex-end;background:#d8ecff}
+:is(.labkit-chat-panel,.labkit-chat-mirror) .lk-other{align-self:flex-start;background:#fff;
+ border:1px solid #e4e4e4}
+:is(.labkit-chat-panel,.labkit-chat-mirror) .lk-private{align-self:flex-start;background:#f3e8ff}
+:is(.labkit-chat-panel,.labkit-chat-mirror) .lk-system{align-self:center;color:#666;
+ font-style:italic}
+:is(.labkit-chat-panel,.labkit-chat-mirror) .lk-error{align-self:center;color:#b00020}
+:is(.labkit-chat-panel,.labkit-chat-mirror) .lk-time{color:#999;font-size:.8em;margin-right:.4em}
+:is(.labkit-chat-panel,.labkit-chat-mirror) .lk-from{font-weight:600;margin-right:.4em}
+:is(.labkit-chat-panel,.labkit-chat-mirror) .lk-gone{display:none;color:#b00020;font-size:.85em}
+.labkit-chat-hint{color:#777;font-size:.8em;line-height:1.3;white-space:normal}
+.jupyter-widgets-disconnected :is(.lk-state,.lk-users){display:none}
+.jupyter-widgets-disconnected .lk-dot{background:#aaa!important}
+.jupyter-widgets-disconnected .lk-gone{display:inline}
+.labkit-chat-panel .jupyter-widgets-disconnected::before{content:none}
 </style>"""
 
 
@@ -49,9 +60,27 @@ def _e(text: object) -> str:
 
 
 def render_header(
-    name: str, state: str, users: Iterable[str] | None = None, typing: str = ""
+    name: str,
+    state: str,
+    users: Iterable[str] | None = None,
+    typing: str = "",
+    *,
+    status: str = "",
 ) -> str:
-    """The panel's header: coloured dot, state name, user name, who is online and typing."""
+    """The panel's header: coloured dot, state name, user name, who is online and typing.
+
+    Args:
+        name: the user name.
+        state: the readyState's name; the dot's colour follows it.
+        users: the room's members (chat mode), shown as a count.
+        typing: who is typing, as a short line.
+        status: a short note on the connection ("reconnecting…", "replaced").
+
+    The header also holds a "kernel gone" note that only shows, with a grey dot
+    instead of the state, once Lab marks the widget disconnected (the CSS class
+    ``jupyter-widgets-disconnected``, set when the kernel restarts or dies): a
+    view that outlives its kernel never claims to be OPEN.
+    """
     colour = STATE_COLOURS.get(state, "#999")
     parts = [
         _STYLE,
@@ -59,6 +88,7 @@ def render_header(
         f'<span class="lk-dot" style="background:{colour}" title="{_e(state)}"></span>',
         f'<span class="lk-name">{_e(name)}</span>',
         f'<span class="lk-state" data-state="{_e(state)}">{_e(state)}</span>',
+        '<span class="lk-gone">kernel gone: run the cell again</span>',
     ]
     if users is not None:
         listed = list(users)
@@ -66,6 +96,8 @@ def render_header(
             # The count fits a narrow panel; the names show on hover.
             f'<span class="lk-users" title="{_e(", ".join(listed))}">· {len(listed)} online</span>'
         )
+    if status:
+        parts.append(f'<span class="lk-users lk-status">· {_e(status)}</span>')
     if typing:
         parts.append(f'<span class="lk-users lk-typing">· {_e(typing)}</span>')
     parts.append("</div>")

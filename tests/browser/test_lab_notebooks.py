@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 #: Notebooks with a test of their own that runs them and then drives their widgets.
-DRIVEN = {"02_echo.ipynb", "03_chat_room.ipynb"}
+DRIVEN = {"01_handshake.ipynb", "02_echo.ipynb", "03_chat_room.ipynb"}
 NOTEBOOKS = sorted(p.name for p in NOTEBOOKS_DIR.glob("*.ipynb") if p.name not in DRIVEN)
 
 

@@ -38,15 +38,24 @@ def test_echo_notebook_panel_echoes_and_follows_the_server(
     wait_for_text(page, f"{PANEL} .lk-other .lk-text", "hello from Chromium <b>bold?</b>")
     assert page.locator(f"{PANEL} .labkit-chat-log b").count() == 0  # text, not HTML
 
-    # Stop the server from the kernel: the dot turns CLOSED.
+    # Stop the server from the kernel: the dot turns CLOSED, and once the panel's few
+    # attempts have failed it says that nothing is listening any more.
     kernel_execute(page, NOTEBOOK, "port = echo_server.port; echo_server.stop()")
     state_is(page, "CLOSED")
     wait_for_text(page, f"{PANEL} .lk-system", "disconnected (1001)")
+    wait_for_text(page, f"{PANEL} .lk-system", "nothing is listening at ws://")
 
     # Start it again on the same port and press Connect: OPEN again, echo works.
     kernel_execute(page, NOTEBOOK, "echo_server = labkit.start(app, port=port)")
-    page.locator(PANEL).locator("button").filter(has_text="Connect").first.click()
+    page.locator(PANEL).get_by_role("button", name="Connect", exact=True).click()
     state_is(page, "OPEN")
     fill_and_click(page, PANEL, "back again", button="Send")
     wait_for_text(page, f"{PANEL} .lk-other .lk-text", "back again")
+
+    # Run the server's cell again (the same name): the panel follows it with no click.
+    kernel_execute(page, NOTEBOOK, "echo_server = labkit.start(app)")
+    wait_for_text(page, f"{PANEL} .lk-system", "reconnected to ws://")
+    state_is(page, "OPEN")
+    fill_and_click(page, PANEL, "after the re-run", button="Send")
+    wait_for_text(page, f"{PANEL} .lk-other .lk-text", "after the re-run")
     page.locator(PANEL).first.screenshot(path=str(artifacts_dir / "02_echo-panel.png"))

@@ -197,3 +197,61 @@ def test_server_errors_are_shown_as_notices(
     expect(other_page.locator("#join-form")).to_be_visible()
     open_chat(other_page, server, "Bob")
     expect(page.locator("#messages .system").last).to_have_text("Bob joined (2 in the room)")
+
+
+def test_the_page_follows_a_replaced_server_by_itself(page: Page, python_client) -> None:
+    """A re-run server cell (same name, so same URL) closes with 1001: the page reconnects,
+    joins again with its name and chats, with no click."""
+    from playwright.sync_api import expect
+
+    name = unique("test-chat")
+    first = labkit.start(chat_app(), name=name)
+    second = None
+    try:
+        open_chat(page, first, "Ann")
+        second = labkit.start(chat_app(), name=name)
+        assert second.url == first.url
+        messages = page.locator("#messages .system")
+        expect(messages.filter(has_text="connection closed (code 1001)")).to_have_count(1)
+        expect(messages.filter(has_text="the server went away; reconnecting…")).to_have_count(1)
+        expect(messages.filter(has_text=f"reconnected to {second.url}")).to_have_count(1)
+        expect(page.locator("#state")).to_have_text("OPEN (1)")
+        expect(page.locator("#users")).to_contain_text("Ann (you)")
+        py = py_join(python_client, second, "Py")
+        say(page, "after the re-run")
+        assert py_next(py, "message")["text"] == "after the re-run"
+        py.send(json.dumps({"type": "message", "text": "welcome back"}))
+        expect(page.locator("#messages .msg").last).to_contain_text("welcome back")
+    finally:
+        (second or first).stop()
+
+
+def test_the_count_is_the_servers_and_is_cleared_on_close(page: Page, server: ServerHandle) -> None:
+    """Before joining the page cannot know who is here and says so; a stopped server empties it."""
+    from playwright.sync_api import expect
+
+    page.goto(server.http_url)
+    expect(page.locator("#state")).to_have_text("OPEN (1)")
+    expect(page.locator("#who")).to_have_text("join to see who is here")
+    expect(page.locator("#count")).to_be_hidden()
+    page.fill("#name", "Ann")
+    page.click("#join")
+    expect(page.locator("#count")).to_have_text("1")
+    expect(page.locator("#who")).to_be_hidden()
+    server.stop()
+    expect(page.locator("#who")).to_have_text("not connected")
+    expect(page.locator("#count")).to_be_hidden()
+    expect(page.locator("#users li")).to_have_count(0)
+
+
+def test_the_socket_url_is_relative_to_the_page(page: Page, server: ServerHandle) -> None:
+    """Served under a prefix (a proxy's, here the server's own secret path), the page
+    connects to the WebSocket under that same prefix."""
+    from playwright.sync_api import expect
+
+    prefixed = f"{server.http_url}{server.app.secret}/"
+    page.goto(prefixed + "?name=Ann")
+    ws_url = "ws://" + prefixed.removeprefix("http://")
+    expect(page.locator("#messages .system").first).to_have_text(f"connected to {ws_url}")
+    page.click("#join")
+    expect(page.locator("#users")).to_contain_text("Ann (you)")

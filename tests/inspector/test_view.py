@@ -69,3 +69,23 @@ def test_every_kind_of_record_renders_as_a_row():
     assert [html.count(f'data-kind="{k}"') for k in ("handshake", "error", "conn")] == [1, 1, 1]
     assert "GET /&lt;x&gt; HTTP/1.1" in html and "Origin: &lt;evil&gt;" in html
     assert "bad &lt;frame&gt;" in html and "<evil>" not in html and "<x>" not in html
+
+
+def test_the_table_scrolls_like_a_terminal_in_a_box_that_outlives_redraws(tap: Inspector):
+    """Oldest row first, no column-reverse (which opened at the bottom); the scroll box is a
+    widget of its own holding the table and, last, the only element scroll anchoring may pin.
+    Chromium's behaviour with it is checked in tests/browser/test_lesson_handshake.py."""
+    view = tap.view(height="200px")
+    table, anchor = view._scroller.children
+    assert table is view._table and view._scroller.layout.max_height == "200px"
+    assert "labkit-inspector-anchor" in anchor._dom_classes
+    assert "column-reverse" not in view.html
+    assert (
+        "overflow-anchor:none" in view.html
+        and ".labkit-inspector-anchor{overflow-anchor:auto" in (view.html)
+    )
+    html = render_records(
+        [ConnRecord(1, None, "open", "a → b"), ConnRecord(1, None, "closed", "done")]
+    )
+    assert html.index("TCP open") < html.index("TCP closed")  # oldest first, top down
+    view.close()

@@ -60,21 +60,29 @@ def test_typing_enter_or_clicking_send_sends_the_box(echo):
 
 
 def test_state_follows_a_server_stop_and_a_reconnect(echo):
-    """The header goes OPEN → CLOSED when the server stops, OPEN again on Connect."""
+    """The header goes OPEN → CLOSED when the server stops, and OPEN again once it is back."""
     panel = ChatPanel(echo, "ada")
     panel.wait_state("OPEN")
     port = echo.port
     echo.stop()
+    panel.wait_for(lambda m: m.text.startswith("disconnected (1001)"))
     panel.wait_state("CLOSED")
     assert 'data-state="CLOSED"' in panel._header.value
-    assert panel.messages[-1].text == "disconnected (1001)"
-    with pytest.raises(ConnectionError, match="CLOSED"):
+    went = [m.text for m in panel.messages if m.text.startswith("disconnected (1001)")]
+    assert went == [
+        "disconnected (1001): the server went away (stopped, or replaced by a "
+        "re-run cell); reconnecting…"
+    ]
+    with pytest.raises(ConnectionError, match="connect first"):
         panel.say("into the void")
     again = labkit.start(labkit.echo_app(), port=port, name="panel-echo-again")
     try:
-        panel._toggle.click()
-        panel.wait_state("OPEN")
+        panel.wait_state("OPEN")  # by itself: the server is back at the same URL
         assert 'data-state="OPEN"' in panel._header.value
+        assert (
+            panel.messages[-1].text
+            == f"reconnected to {again.url}: the server is back at the same URL"
+        )
         panel.say("back")
         panel.wait_for(lambda m: m.kind == "other" and m.text == "back")
     finally:

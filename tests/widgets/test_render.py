@@ -35,3 +35,14 @@ def test_log_shows_newest_last_and_skips_typing_notices():
     assert "typing" not in html
     assert "bob → me" in html
     assert "tex2jax_ignore" in html  # `$` in messages is not typeset as maths
+
+
+def test_a_header_never_claims_open_once_the_widgets_are_disconnected():
+    """A "kernel gone" note, hidden until Lab marks the widget disconnected, then shown
+    instead of the state (checked in a browser by restarting the kernel, in
+    tests/browser/test_lesson_chat.py)."""
+    html = render_header("ada", "OPEN", status="reconnecting (1/4)…")
+    assert '<span class="lk-gone">kernel gone: run the cell again</span>' in html
+    assert ".jupyter-widgets-disconnected :is(.lk-state,.lk-users){display:none}" in html
+    assert ".jupyter-widgets-disconnected .lk-gone{display:inline}" in html
+    assert "· reconnecting (1/4)…" in html
