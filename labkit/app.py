@@ -301,9 +301,19 @@ class App:
             open_timeout=self.open_timeout,
             close_timeout=self.close_timeout,
             server_header="labkit",
-            logger=self.logger.getChild("wire"),
+            logger=self._wire_logger(),
         )
         return self._server
+
+    def _wire_logger(self) -> logging.Logger:
+        """websockets' own logger for this app; its "connection open/closed" lines at
+        INFO read like failures to a teacher watching a room, so they start at WARNING
+        (``logging.getLogger("labkit.app.NAME.wire").setLevel(logging.INFO)`` brings them back).
+        """
+        wire = self.logger.getChild("wire")
+        if wire.level == logging.NOTSET:
+            wire.setLevel(logging.WARNING)
+        return wire
 
     def allow_public_hosts(self, hosts: Iterable[str]) -> None:
         """Also answer to ``hosts`` (under the secret path); safe from any thread."""

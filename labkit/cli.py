@@ -118,16 +118,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (LabkitError, OSError, ImportError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    if args.host in ("0.0.0.0", "::", ""):
-        print(
-            f"warning: listening on all interfaces ({args.host or '*'}): anyone who can "
-            f"reach this machine can connect",
-            file=sys.stderr,
-        )
+    # (The all-interfaces warning is logged once, by labkit.start.)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         print(f"listening on {handle.url}", flush=True)
+        if handle.shared:
+            print(handle.join_links().terminal(), flush=True)
         while not stop.wait(3600):
             pass
     except KeyboardInterrupt:

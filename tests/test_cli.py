@@ -111,3 +111,37 @@ def test_redis_is_an_option_of_the_chat_only():
     )
     assert proc.returncode == 2
     assert "--redis only applies to `serve chat`" in proc.stderr
+
+
+def test_a_classroom_room_prints_join_links_with_qr_codes_and_logs_names() -> None:
+    """serve chat --host 0.0.0.0: links on real addresses, QR codes, one warning, named joins."""
+    from labkit.chat.protocol import Join, Joined, decode_server_event
+    from labkit.classroom import join_links
+
+    proc, line = serve("chat", "--host", "0.0.0.0", "--port", "0")
+    try:
+        assert line.startswith("listening on ws://0.0.0.0:")
+        port = int(line.rsplit(":", 1)[1].strip("/"))
+        expected = join_links(port)
+        shown = [proc.stdout.readline() for _ in range(1 + len(expected))]
+        assert shown[0].startswith("Students on this network join at:")
+        assert [s.strip() for s in shown[1:]] == expected
+        assert all("0.0.0.0" not in link for link in expected)
+        drawing = [proc.stdout.readline() for _ in range(4)]
+        assert any("█" in row or "▀" in row for row in drawing)  # the QR code itself
+        url = f"ws://127.0.0.1:{port}/"
+        with connect(url) as ana, connect(url) as ben:
+            ana.send(Join("ana").encode())
+            ben.send(Join("ben").encode())
+            while not isinstance(decode_server_event(ana.recv(timeout=5)), Joined):
+                pass
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+        err = proc.stderr.read()
+        assert err.count("anyone who can reach this machine") == 1
+        assert "ana joined the room (1 in the room)" in err
+        assert "ben joined the room (2 in the room)" in err
+        assert "left the room" in err
+        assert "connection open" not in err  # page loads are not news to a teacher
+    finally:
+        proc.kill()

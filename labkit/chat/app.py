@@ -216,8 +216,15 @@ def chat_app(
     options.setdefault("max_size", MAX_MESSAGE_SIZE)
     app = ChatApp(name, **options)
 
-    def make_room(shared: bool, owner: str) -> Room[Context]:
-        return Room(
+    def presence(room_label: str) -> Callable[[str, str, int], None]:
+        def log(kind: str, name: str, count: int) -> None:
+            # What a teacher watches: names and counts, not page loads.
+            app.logger.info("%s %s %s (%d in the room)", name, kind, room_label, count)
+
+        return log
+
+    def make_room(shared: bool, owner: str, label: str = "the room") -> Room[Context]:
+        room = Room(
             history=history,
             rate=rate,
             burst=burst,
@@ -227,6 +234,8 @@ def chat_app(
             shared=shared,
             owner=owner,
         )
+        room.on_presence = presence(label)
+        return room
 
     make_room(False, "")  # a bad rate or burst fails here, not on connect
     # A room opened for a handshake is kept this long, until its middleware runs.

@@ -202,6 +202,9 @@ class Room(Generic[C]):
         if rate is not None:
             RateLimiter(rate, burst, clock)  # a bad rate or burst fails here, not on connect
         self.rate = rate
+        #: Told ``("joined" | "left", name, count)`` as members come and go
+        #: (the app logs it for a teacher); ``None``: nobody listens.
+        self.on_presence: Callable[[str, str, int], None] | None = None
         self.burst = burst
         self.abuse_limit = abuse_limit
         self.abuse_window = abuse_window
@@ -440,6 +443,8 @@ class Room(Generic[C]):
             actions += self._exited(ghost.id)
         ledger.add(member)
         notice = Joined(member.name, len(ledger)).encode()
+        if self.on_presence is not None:
+            self.on_presence("joined", member.name, len(ledger))
         conn = self._local.get(member.id)
         peer = None if conn is None else self._peers.get(conn)
         if conn is None or peer is None:
@@ -456,6 +461,8 @@ class Room(Generic[C]):
         if member is None:
             return []
         actions: list[Action[C]] = [Broadcast(Left(member.name, len(self._ledger)).encode())]
+        if self.on_presence is not None:
+            self.on_presence("left", member.name, len(self._ledger))
         conn = self._local.pop(member_id, None)
         if conn is not None:  # still connected here: another process took it out
             self._joined.pop(conn, None)
