@@ -40,6 +40,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Literal
+from urllib.parse import quote
 
 import ipywidgets as widgets
 
@@ -110,6 +111,8 @@ class ChatPanel(widgets.VBox):
             with ``labkit.start``, else ``"text"``.
         connect: connect at once (default) or wait for the Connect button.
         height: the log's height (CSS).
+        room: join the room ``/rooms/NAME`` of a chat server instead of its
+            main room (a name taken in one room is free in another).
     """
 
     def __init__(
@@ -120,8 +123,12 @@ class ChatPanel(widgets.VBox):
         mode: PanelMode | None = None,
         connect: bool = True,
         height: str = "220px",
+        room: str | None = None,
     ) -> None:
         self.url = server.url if isinstance(server, ServerHandle) else str(server)
+        if room is not None:  # a room of its own: /rooms/NAME on the same server
+            self.url = f"{self.url.rstrip('/')}/rooms/{quote(room, safe='')}"
+        self.room = room
         if mode is None:
             app = server.app if isinstance(server, ServerHandle) else None
             mode = "chat" if getattr(app, "wire_protocol", "text") == "chat" else "text"

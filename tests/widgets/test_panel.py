@@ -252,3 +252,22 @@ def test_the_log_keeps_the_last_entries_only(echo):
     for n in range(KEEP_ENTRIES + 5):
         panel._journal.append(labkit.widgets.ChatMessage("system", str(n)))
     assert len(panel.messages) == KEEP_ENTRIES and panel.messages[0].text == "5"
+
+
+def test_a_panel_joins_a_room_of_its_own_by_path() -> None:
+    """room= joins /rooms/NAME; the same name is free in the main room and rooms stay apart."""
+    server = labkit.start(labkit.chat_app(), name="test-panel-rooms")
+    try:
+        main = labkit.ChatPanel(server, name="ana")
+        side = labkit.ChatPanel(server, name="ana", room="lab-b")
+        assert side.url == server.url + "rooms/lab-b"
+        for panel in (main, side):
+            panel.wait_for(lambda m: m.text.startswith("welcome"), timeout=10)
+        side.say("only in lab-b")
+        other = labkit.ChatPanel(server, name="ben", room="lab-b")
+        other.wait_for(lambda m: m.text == "only in lab-b", timeout=10)
+        assert not [m for m in main.messages if m.text == "only in lab-b"]
+        for panel in (main, side, other):
+            panel.close()
+    finally:
+        server.stop()
