@@ -186,7 +186,11 @@ def test_thousands_of_malformed_messages_each_get_one_error(room, figures) -> No
     assert not [line for line in room.logs(200) if "middleware failed" in line]
     codes = before + after
     assert sum(codes.values()) == 2 * PER_PHASE
-    assert set(codes) == {code.value for code in ErrorCode} - {"name_taken", "rate_limited", "unavailable"}
+    assert set(codes) == {code.value for code in ErrorCode} - {
+        "name_taken",
+        "rate_limited",
+        "unavailable",
+    }
     figures(
         "malformed",
         {
