@@ -155,7 +155,16 @@ def _check_kernel(probe: subprocess.Popen[str]) -> None:
         )
 
 
-def start_lab(base: Path, notebooks_dir: Path, log_path: Path, *, timeout: float = 90.0) -> Lab:
+def start_lab(
+    base: Path,
+    notebooks_dir: Path,
+    log_path: Path,
+    *,
+    timeout: float = 90.0,
+    base_url: str = "/",
+    token: str = "",
+    public_host: str | None = None,
+) -> Lab:
     """Start ``jupyter lab`` on a free port over copies of the kit's notebooks.
 
     Args:
@@ -164,6 +173,12 @@ def start_lab(base: Path, notebooks_dir: Path, log_path: Path, *, timeout: float
             in place, so Lab can never write into the repository.
         log_path: file that receives the server's output.
         timeout: seconds to wait for ``/api/status`` to answer.
+        base_url: Jupyter's base URL, as a hub gives its single-user servers
+            (``/user/learner/``).
+        token: the login token; none by default (then XSRF checks are off too,
+            for the REST calls the tests make from Python).
+        public_host: the name the browser will use instead of 127.0.0.1
+            (remote access is switched on, as on a hub); ``Lab.url`` uses it.
 
     Returns:
         The running :class:`Lab`; call :meth:`Lab.stop` when done.
@@ -199,10 +214,9 @@ def start_lab(base: Path, notebooks_dir: Path, log_path: Path, *, timeout: float
         "--ServerApp.ip=127.0.0.1",
         "--ServerApp.port=0",  # the system picks a free port; read back from the runtime file
         "--ServerApp.port_retries=0",
-        "--IdentityProvider.token=",
+        f"--IdentityProvider.token={token}",
         "--ServerApp.password=",
-        # No token means no XSRF cookie for the REST calls the tests make from Python.
-        "--ServerApp.disable_check_xsrf=True",
+        f"--ServerApp.base_url={base_url}",
         "--ServerApp.terminals_enabled=False",
         f"--ServerApp.root_dir={root}",
         "--LabApp.expose_app_in_browser=True",
@@ -212,6 +226,11 @@ def start_lab(base: Path, notebooks_dir: Path, log_path: Path, *, timeout: float
         f"--LabApp.workspaces_dir={base / 'workspaces'}",
         "--LabApp.extension_manager=readonly",  # never ask PyPI for extensions
     ]
+    if not token:
+        # No token means no XSRF cookie for the REST calls the tests make from Python.
+        command.append("--ServerApp.disable_check_xsrf=True")
+    if public_host is not None:
+        command.append("--ServerApp.allow_remote_access=True")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")  # containers often run as root
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -222,20 +241,24 @@ def start_lab(base: Path, notebooks_dir: Path, log_path: Path, *, timeout: float
     lab = Lab(url="", root_dir=root, log_path=log_path, process=process, _log=log)
     try:
         _check_kernel(probe)
-        lab.url = _wait_until_ready(lab, Path(env["JUPYTER_RUNTIME_DIR"]), timeout)
+        port = _wait_until_ready(lab, Path(env["JUPYTER_RUNTIME_DIR"]), timeout, base_url, token)
+        lab.url = f"http://{public_host or '127.0.0.1'}:{port}{base_url}"
     except BaseException:
         lab.stop()
         raise
     return lab
 
 
-def _wait_until_ready(lab: Lab, runtime_dir: Path, timeout: float) -> str:
-    """Poll the runtime file for the port, then ``/api/status``, until the deadline.
+def _wait_until_ready(
+    lab: Lab, runtime_dir: Path, timeout: float, base_url: str = "/", token: str = ""
+) -> int:
+    """Poll the runtime file for the port, then ``/api/status``, until ready; return the port.
 
     Between polls the wait is on the process itself, so a crash is noticed at once.
     """
     deadline = time.monotonic() + timeout
     url = ""
+    port = 0
     while time.monotonic() < deadline:
         if not url:
             for info_file in runtime_dir.glob("jpserver-*.json"):
@@ -243,12 +266,14 @@ def _wait_until_ready(lab: Lab, runtime_dir: Path, timeout: float) -> str:
                     info = json.loads(info_file.read_text(encoding="utf-8"))
                 except (OSError, ValueError):
                     continue  # written but not flushed yet
-                url = f"http://127.0.0.1:{info['port']}/"
+                url = f"http://127.0.0.1:{info['port']}{base_url}"
+                port = int(info["port"])
         if url:
             try:
-                with urllib.request.urlopen(url + "api/status", timeout=2) as response:
+                status = url + "api/status" + (f"?token={token}" if token else "")
+                with urllib.request.urlopen(status, timeout=2) as response:
                     if response.status == 200:
-                        return url
+                        return port
             except (OSError, urllib.error.URLError):
                 pass  # not listening yet
         try:

@@ -10,106 +10,21 @@ host or port: the chat page can only come through Jupyter. A test on
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
-import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import CHROMIUM_ARGS, find_chromium
 
 from .helpers import kernel_execute, run_notebook
-from .lab import (
-    _KERNEL_PROBE,
-    Lab,
-    LabStartError,
-    _check_kernel,
-    _isolated_env,
-    _write_user_settings,
-)
+from .lab import Lab, start_lab
 
 pytestmark = pytest.mark.browser
 
 BASE = "/user/learner/"
 HOST = "hub.test"
-
-
-def _start_hub_lab(base: Path, notebooks: Path, log_path: Path, token: str) -> Lab:
-    """``jupyter lab`` as a hub's single-user server: base URL, token, remote access."""
-    root = base / "root"
-    shutil.copytree(notebooks, root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    settings = base / "user-settings"
-    _write_user_settings(settings)
-    env = _isolated_env(base)
-    probe = subprocess.Popen(
-        [sys.executable, "-c", _KERNEL_PROBE],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    command = [
-        sys.executable,
-        "-m",
-        "jupyter",
-        "lab",
-        "--no-browser",
-        "--ServerApp.ip=127.0.0.1",
-        "--ServerApp.port=0",
-        "--ServerApp.port_retries=0",
-        f"--ServerApp.base_url={BASE}",
-        f"--IdentityProvider.token={token}",
-        "--ServerApp.allow_remote_access=True",
-        "--ServerApp.terminals_enabled=False",
-        f"--ServerApp.root_dir={root}",
-        "--LabApp.expose_app_in_browser=True",
-        "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        f"--LabApp.user_settings_dir={settings}",
-        f"--LabApp.workspaces_dir={base / 'ws'}",
-        "--LabApp.extension_manager=readonly",
-        "--allow-root",
-    ]
-    log = log_path.open("wb")
-    process = subprocess.Popen(
-        command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-    )
-    lab = Lab(url="", root_dir=root, log_path=log_path, process=process, _log=log)
-    try:
-        _check_kernel(probe)
-        runtime = Path(env["JUPYTER_RUNTIME_DIR"])
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and not lab.url:
-            for info in runtime.glob("jpserver-*.json"):
-                try:
-                    port = json.loads(info.read_text())["port"]
-                except (OSError, ValueError, KeyError):
-                    continue
-                status = f"http://127.0.0.1:{port}{BASE}api/status?token={token}"
-                try:
-                    with urllib.request.urlopen(status, timeout=2):
-                        lab.url = f"http://{HOST}:{port}{BASE}"
-                except OSError:
-                    pass
-            if not lab.url:
-                try:
-                    code = process.wait(timeout=0.2)
-                except subprocess.TimeoutExpired:
-                    continue
-                raise LabStartError(f"jupyter lab exited with {code}:\n{lab.log_tail()}")
-        if not lab.url:
-            raise LabStartError(f"jupyter lab did not answer:\n{lab.log_tail()}")
-    except BaseException:
-        lab.stop()
-        raise
-    return lab
 
 
 @pytest.fixture(scope="module")
@@ -120,11 +35,13 @@ def hub(tmp_path_factory, pytestconfig, artifacts_dir) -> Iterator[tuple[Lab, st
             pytest.fail(reason, pytrace=False)
         pytest.skip(reason)
     token = secrets.token_hex(16)
-    lab = _start_hub_lab(
+    lab = start_lab(
         tmp_path_factory.mktemp("hub"),
         pytestconfig.rootpath / "notebooks",
         artifacts_dir / "jupyter-hub-lab.log",
-        token,
+        base_url=BASE,
+        token=token,
+        public_host=HOST,
     )
     try:
         yield lab, token
