@@ -8,7 +8,9 @@ the layer that catches them knows what to send without a lookup table::
     LabkitError
     ├── ServerError                      background servers (labkit.runner)
     │   ├── PortInUseError               the port is held by another program
-    │   └── KitLoopError                 misuse of the kit's event loop
+    │   ├── KitLoopError                 misuse of the kit's event loop
+    │   └── RedisNotFoundError           no redis-server to start (labkit.chat.local_redis);
+    │                                    the message says how to install it
     ├── HandshakeRefused                 a before-handshake hook said no (.status)
     ├── ProtocolError                    RFC 6455 violations (.close_code)
     │   ├── HandshakeError               bad opening handshake (.status, .header);
@@ -55,6 +57,7 @@ __all__ = [
     "MessageTooBig",
     "PortInUseError",
     "ProtocolError",
+    "RedisNotFoundError",
     "ServerError",
     "UnsupportedVersion",
 ]
@@ -93,6 +96,30 @@ class KitLoopError(ServerError):
     For example, calling a blocking helper from inside a coroutine that runs on
     the kit's own loop would wait for itself forever.
     """
+
+
+class RedisNotFoundError(ServerError, FileNotFoundError):
+    """There is no ``redis-server`` to start (:mod:`labkit.chat.local_redis`).
+
+    Also a :class:`FileNotFoundError`, as ``subprocess`` would raise. The
+    message names the binary looked for and the three usual ways to install it.
+
+    Attributes:
+        binary: the program looked for (a name on ``PATH``, or a path).
+    """
+
+    def __init__(self, binary: str) -> None:
+        self.binary = binary
+        super().__init__(
+            f"cannot start Redis: no {binary!r} found (on PATH or as a file). Install it "
+            f"with one of: `apt-get install redis-server` (Debian, Ubuntu), "
+            f"`conda install -c conda-forge redis-server` (conda, Binder), "
+            f"`brew install redis` (macOS); or pass binary='/path/to/redis-server' "
+            f"(or set LABKIT_REDIS_SERVER)."
+        )
+
+    def __str__(self) -> str:  # FileNotFoundError would show "[Errno None] ..."
+        return str(self.args[0])
 
 
 # --- handshakes --------------------------------------------------------------

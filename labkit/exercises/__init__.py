@@ -1,4 +1,4 @@
-"""Exercises with instant feedback for the kit's four lessons.
+"""Exercises with instant feedback for the kit's lessons.
 
 Each lesson has a module with three namespaces, one attribute per exercise::
 
@@ -20,6 +20,8 @@ Each lesson has a module with three namespaces, one attribute per exercise::
   three clients).
 * :mod:`~labkit.exercises.lesson4`: ``fanout_model`` (predict the load test's
   latency and throughput curves from the cost of one fan-out).
+* :mod:`~labkit.exercises.lesson5`: ``log_order`` and ``unique_joins`` (the
+  one order of a room's Redis Stream, and names unique over every process).
 
 A check never raises for a wrong answer: it shows the verdict and returns a
 :class:`~labkit.exercises.core.Result` (``ok``, ``attempted``, ``message``,
@@ -33,9 +35,9 @@ from typing import Any
 
 from .core import REGISTRY, Result
 
-__all__ = ["REGISTRY", "Result", "lesson1", "lesson2", "lesson3", "lesson4"]
+__all__ = ["REGISTRY", "Result", "lesson1", "lesson2", "lesson3", "lesson4", "lesson5"]
 
-_LESSONS = {"lesson1", "lesson2", "lesson3", "lesson4"}
+_LESSONS = {"lesson1", "lesson2", "lesson3", "lesson4", "lesson5"}
 
 
 def __getattr__(name: str) -> Any:

@@ -9,6 +9,6 @@ against the test vectors of RFC 6455 instead.
 
 from __future__ import annotations
 
-from . import lesson1, lesson2, lesson3, lesson4
+from . import lesson1, lesson2, lesson3, lesson4, lesson5
 
-__all__ = ["lesson1", "lesson2", "lesson3", "lesson4"]
+__all__ = ["lesson1", "lesson2", "lesson3", "lesson4", "lesson5"]
