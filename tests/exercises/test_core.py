@@ -10,7 +10,7 @@ import pytest
 
 import labkit.exercises
 import labkit.protocol
-from labkit.exercises import lesson1, lesson2, lesson3, lesson4
+from labkit.exercises import lesson1, lesson2, lesson3, lesson4, lesson5
 from labkit.exercises.core import (
     REGISTRY,
     Lesson,
@@ -257,7 +257,7 @@ def run_as_a_cell(source: str) -> dict[str, object]:
     "exercise",
     [
         e
-        for module in (lesson1, lesson2, lesson3, lesson4)
+        for module in (lesson1, lesson2, lesson3, lesson4, lesson5)
         for e in module.lesson.exercises.values()
     ],
     ids=lambda e: e.name,
