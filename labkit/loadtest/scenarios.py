@@ -44,6 +44,13 @@ def _now_ms() -> float:
     return time.perf_counter() * 1000.0
 
 
+def _gone(url: str, code: int | None) -> LoadTestError:
+    """A load-test connection closed mid-run with ``code`` (RFC 6455, section 7.4.1)."""
+    code = 1006 if code is None else code
+    why = "the server went away" if code in (1001, 1006) else "the server closed it"
+    return LoadTestError(f"a load-test connection to {url} closed with {code}: {why}")
+
+
 def _explained(url: str, exc: BaseException) -> LoadTestError | None:
     """The one line that says why a run against ``url`` failed, or ``None`` if unknown."""
     if isinstance(exc, LoadTestError):
@@ -55,9 +62,7 @@ def _explained(url: str, exc: BaseException) -> LoadTestError | None:
     if isinstance(exc, InvalidHandshake):
         return LoadTestError(f"{url} is not a WebSocket server: {exc}")
     if isinstance(exc, ConnectionClosed):
-        code = exc.rcvd.code if exc.rcvd is not None else 1006
-        why = "the server went away" if code in (1001, 1006) else "the server closed it"
-        return LoadTestError(f"a load-test connection to {url} closed with {code}: {why}")
+        return _gone(url, exc.rcvd.code if exc.rcvd is not None else None)
     if isinstance(exc, ConnectionRefusedError):
         return LoadTestError(f"nothing is listening at {url}: is the server running?")
     if isinstance(exc, OSError):
@@ -250,8 +255,8 @@ async def fanout(
                 on_message(frame)
         except ConnectionClosed as exc:
             fail(_explained(url, exc) or LoadTestError(str(exc)))
-        else:
-            fail(LoadTestError(f"the server at {url} closed a receiver mid-run"))
+        else:  # a clean close (1000 or 1001) ends the loop quietly: say which
+            fail(_gone(url, ws.close_code))
 
     async def watch(ws: ClientConnection) -> None:
         """The sender hears nothing in a good run; an error event means a refusal."""
