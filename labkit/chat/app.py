@@ -216,14 +216,11 @@ def chat_app(
     options.setdefault("max_size", MAX_MESSAGE_SIZE)
     app = ChatApp(name, **options)
 
-    def presence(room_label: str) -> Callable[[str, str, int], None]:
-        def log(kind: str, name: str, count: int) -> None:
-            # What a teacher watches: names and counts, not page loads.
-            app.logger.info("%s %s %s (%d in the room)", name, kind, room_label, count)
+    def log_presence(kind: str, name: str, count: int) -> None:
+        # What a teacher watches: names and counts, not page loads.
+        app.logger.info("%s %s the room (%d in the room)", name, kind, count)
 
-        return log
-
-    def make_room(shared: bool, owner: str, label: str = "the room") -> Room[Context]:
+    def make_room(shared: bool, owner: str) -> Room[Context]:
         room = Room(
             history=history,
             rate=rate,
@@ -234,7 +231,7 @@ def chat_app(
             shared=shared,
             owner=owner,
         )
-        room.on_presence = presence(label)
+        room.on_presence = log_presence
         return room
 
     make_room(False, "")  # a bad rate or burst fails here, not on connect
