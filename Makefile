@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.labkit-installed
 NODE_STAMP := tests/interop/node_modules/.labkit-installed
 
-.PHONY: setup lab test lint format clean-notebooks bench clean
+.PHONY: setup lab test lint format clean-notebooks catalog bench clean
 
 setup: $(STAMP) $(NODE_STAMP)
 
@@ -32,6 +32,7 @@ test: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m tools.notebooks --verify notebooks
+	$(BIN)/python -m tools.catalog --check
 	$(BIN)/python -m pytest --nbval --nbval-current-env tests notebooks
 
 lint: setup
@@ -44,6 +45,10 @@ format: setup
 
 clean-notebooks: setup
 	$(BIN)/python -m tools.notebooks --clean notebooks
+
+# After adding or changing a message: re-extract, merge into labkit.po, compile.
+catalog: setup
+	$(BIN)/python -m tools.catalog --update
 
 bench: setup
 	$(BIN)/python -m pip install -q -e '.[test,fast]'

@@ -10,6 +10,9 @@ The public face, re-exported once here::
     ws.wait_open().send("hello")
     server.stop()
 
+``labkit.set_language("zh-CN")`` makes the kit speak Chinese (see
+:mod:`labkit.i18n`); ``LABKIT_LANG`` and the locale choose otherwise.
+
 Heavier parts load on first use: ``labkit.chat_app``, ``labkit.ChatPanel``,
 ``labkit.protocol`` (RFC 6455 with no I/O), ``labkit.raw`` (a server written
 from scratch on it) and ``labkit.inspector`` (a wire tap).
@@ -29,6 +32,7 @@ from .errors import (
     PortInUseError,
     ProtocolError,
 )
+from .i18n import get_language, set_language
 
 if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers
     from .app import App, Context, HttpResponse
@@ -58,8 +62,10 @@ __all__ = [
     "chat_app",
     "echo_app",
     "errors",
+    "get_language",
     "logs",
     "running",
+    "set_language",
     "side_by_side",
     "start",
     "stop_all",

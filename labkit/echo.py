@@ -11,6 +11,7 @@ after 80 characters, and at most 20 of them a second per connection (see
 from __future__ import annotations
 
 from .app import App, Context, Next
+from .i18n import _
 
 __all__ = ["echo_app"]
 
@@ -21,9 +22,9 @@ def echo_app(name: str = "echo", **options: object) -> App:
 
     @app.use
     async def echo(ctx: Context, next: Next) -> None:
-        ctx.log.info("connection established")
+        ctx.log.info(_("connection established"))
         async for message in ctx.websocket:
-            ctx.log.info("received message: %r", message)  # (long ones are cut)
+            ctx.log.info(_("received message: %r"), message)  # (long ones are cut)
             await ctx.websocket.send(message)
         await next()
 

@@ -23,7 +23,24 @@ import pytest
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-__all__ = ["CHROMIUM_ARGS", "artifacts_dir", "browser", "find_chromium", "page"]
+__all__ = ["CHROMIUM_ARGS", "artifacts_dir", "browser", "chinese", "find_chromium", "page"]
+
+# The suite reads the kit in English whatever this machine's locale is; a
+# test that wants Chinese asks for it (the ``chinese`` fixture, or
+# LABKIT_LANG=zh-CN in a subprocess's environment).
+os.environ["LABKIT_LANG"] = "en"
+
+
+@pytest.fixture
+def chinese() -> Iterator[None]:
+    """The kit speaks Chinese (zh-CN) for one test, then English again."""
+    import labkit
+
+    labkit.set_language("zh-CN")
+    try:
+        yield
+    finally:
+        labkit.set_language(None)
 
 #: Flags for a headless Chromium in a container: no sandbox (often running as
 #: root), no GPU, and no background traffic to Google services.
