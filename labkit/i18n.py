@@ -38,6 +38,7 @@ from pathlib import Path
 
 __all__ = [
     "DOMAIN",
+    "ENVIRONMENT",
     "LANGUAGES",
     "N_",
     "_",
@@ -54,6 +55,9 @@ LOCALE_DIR = Path(__file__).with_name("locale")
 # Language tags the kit has catalogs for, as BCP 47 tags (what browsers and
 # LABKIT_LANG use) mapped to gettext's directory names. English is the source.
 LANGUAGES: dict[str, str] = {"en": "en", "zh-CN": "zh_CN"}
+
+#: What chooses the language when no notebook has, first match wins.
+ENVIRONMENT = ("LABKIT_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 
 _lock = threading.Lock()
 _chosen: str | None = None  # what set_language() picked; None: environment
@@ -84,7 +88,7 @@ def _from_environment() -> str:
     labkit_lang = os.environ.get("LABKIT_LANG")
     if labkit_lang:
         return normalize(labkit_lang) or "en"
-    for variable in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+    for variable in ENVIRONMENT[1:]:
         value = os.environ.get(variable)
         if value:
             # LANGUAGE may list several, in order: the first we have wins.

@@ -63,8 +63,8 @@ class Problem:
         return f"{self.where}: {self.text}: {self.message!r}"
 
 
-def _po_path(language: str) -> Path:
-    return LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+def _po_path(language: str, locale_dir: Path = LOCALE_DIR) -> Path:
+    return locale_dir / language / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
 def extract() -> Catalog:
@@ -88,7 +88,7 @@ def placeholders(text: str) -> Counter[str]:
     """The placeholders in ``text``: ``{name}`` fields and ``%`` conversions."""
     found: Counter[str] = Counter()
     try:
-        for _literal, field, spec, conversion in string.Formatter().parse(text):
+        for _literal, field, _spec, conversion in string.Formatter().parse(text):
             if field is not None:
                 found["{" + field + (f"!{conversion}" if conversion else "") + "}"] += 1
     except ValueError:
@@ -184,9 +184,16 @@ def update(merge_from: Path | None = None) -> list[Path]:
     return written
 
 
-def check() -> list[Problem]:
-    """Everything wrong with the catalogs; empty when they are whole."""
-    template = extract()
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def check(locale_dir: Path = LOCALE_DIR, template: Catalog | None = None) -> list[Problem]:
+    """Everything wrong with the catalogs; empty when they are whole.
+
+    ``locale_dir`` and ``template`` (what the code marks) default to the kit's.
+    """
+    template = extract() if template is None else template
     problems: list[Problem] = []
     for message in template:
         if not message.id:
@@ -196,10 +203,12 @@ def check() -> list[Problem]:
                 where = ", ".join(f"{f}:{n}" for f, n in message.locations)
                 problems.append(Problem(where, text, "positional placeholder (name it)"))
     for language in LANGUAGES:
-        po_path = _po_path(language)
-        relative = str(po_path.relative_to(ROOT))
+        po_path = _po_path(language, locale_dir)
+        relative = _shown(po_path)
         if not po_path.exists():
-            problems.append(Problem(relative, "", "catalog missing (python -m tools.catalog --update)"))
+            problems.append(
+                Problem(relative, "", "catalog missing (python -m tools.catalog --update)")
+            )
             continue
         catalog = _read(po_path)
         wanted = {(m.id if isinstance(m.id, str) else m.id[0]) for m in template if m.id}
@@ -229,17 +238,18 @@ def check() -> list[Problem]:
         with mo_path.open("rb") as handle:
             compiled = read_mo(handle)
         compiled_strings = {m.id: m.string for m in compiled if m.id}
-        for message in catalog:
-            if message.id and not message.fuzzy and all(_strings(message.string)):
-                if compiled_strings.get(message.id) != message.string:
-                    problems.append(
-                        Problem(
-                            str(mo_path.relative_to(ROOT)),
-                            _strings(message.id)[0],
-                            "stale .mo (python -m tools.catalog --update)",
-                        )
-                    )
-                    break
+        stale = [
+            message
+            for message in catalog
+            if message.id
+            and not message.fuzzy
+            and all(_strings(message.string))
+            and compiled_strings.get(message.id) != message.string
+        ]
+        if stale:
+            first = _strings(stale[0].id)[0]
+            hint = "stale .mo (python -m tools.catalog --update)"
+            problems.append(Problem(_shown(mo_path), first, hint))
     return problems
 
 

@@ -18,6 +18,7 @@ screenshots of each notebook after its run go to ``artifacts/<notebook>.png``.
 Fixtures:
     ``lab`` (session): the running :class:`~.helpers.Lab`; kernels started
     during a test are shut down after it.
+    ``lab_zh`` (session): a second Lab whose own menus speak Chinese.
 
 Helpers (``from .helpers import ...``): ``run_notebook``, ``fill_and_click``,
 ``wait_for_text``.
@@ -36,7 +37,7 @@ from .helpers import Lab, start_lab
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
-__all__ = ["lab", "shutdown_kernels_after_test"]
+__all__ = ["lab", "lab_zh", "shutdown_kernels_after_test"]
 
 
 @pytest.fixture(scope="session")
@@ -63,6 +64,30 @@ def lab(
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def lab_zh(
+    browser: Browser,
+    tmp_path_factory: pytest.TempPathFactory,
+    pytestconfig: pytest.Config,
+    artifacts_dir: Path,
+) -> Iterator[Lab]:
+    """A JupyterLab whose own menus speak Chinese (jupyterlab-language-pack-zh-CN).
+
+    This is how a Chinese reader runs the lessons in ``notebooks/zh/``.
+    """
+    del browser  # requested only for its skip/fail decision
+    server = start_lab(
+        tmp_path_factory.mktemp("lab-zh"),
+        pytestconfig.rootpath / "notebooks",
+        artifacts_dir / "jupyter-lab-zh.log",
+        locale="zh_CN",
+    )
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture(autouse=True)
 def shutdown_kernels_after_test(request: pytest.FixtureRequest) -> Iterator[None]:
     """After each test that used Lab, stop its kernels: the next test starts fresh.
@@ -71,6 +96,7 @@ def shutdown_kernels_after_test(request: pytest.FixtureRequest) -> Iterator[None
     would make tests depend on each other and load the two CPU cores.
     """
     yield
-    if "lab" in request.fixturenames:
-        server: Lab = request.getfixturevalue("lab")
-        server.shutdown_kernels()
+    for name in ("lab", "lab_zh"):
+        if name in request.fixturenames:
+            server: Lab = request.getfixturevalue(name)
+            server.shutdown_kernels()

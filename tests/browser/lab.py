@@ -97,8 +97,12 @@ class Lab:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def _write_user_settings(settings_dir: Path) -> None:
-    for plugin, values in USER_SETTINGS.items():
+def _write_user_settings(settings_dir: Path, locale: str | None = None) -> None:
+    settings = dict(USER_SETTINGS)
+    if locale is not None:
+        # What Settings → Language writes; the language pack must be installed.
+        settings["@jupyterlab/translation-extension/plugin"] = {"locale": locale}
+    for plugin, values in settings.items():
         target = settings_dir / f"{plugin}.jupyterlab-settings"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(values), encoding="utf-8")
@@ -164,6 +168,7 @@ def start_lab(
     base_url: str = "/",
     token: str = "",
     public_host: str | None = None,
+    locale: str | None = None,
 ) -> Lab:
     """Start ``jupyter lab`` on a free port over copies of the kit's notebooks.
 
@@ -179,6 +184,8 @@ def start_lab(
             for the REST calls the tests make from Python).
         public_host: the name the browser will use instead of 127.0.0.1
             (remote access is switched on, as on a hub); ``Lab.url`` uses it.
+        locale: JupyterLab's own language (``"zh_CN"``: its menus in Chinese,
+            from jupyterlab-language-pack-zh-CN); English by default.
 
     Returns:
         The running :class:`Lab`; call :meth:`Lab.stop` when done.
@@ -196,7 +203,7 @@ def start_lab(
     else:
         root.mkdir(parents=True)
     settings_dir = base / "user-settings"
-    _write_user_settings(settings_dir)
+    _write_user_settings(settings_dir, locale)
     env = _isolated_env(base)
     probe = subprocess.Popen(
         [sys.executable, "-c", _KERNEL_PROBE],

@@ -25,12 +25,33 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbformat import NotebookNode
 
-__all__ = ["NOTEBOOKS", "NOTEBOOKS_DIR", "CellFailed", "Kernel", "code_cells", "source_head"]
+__all__ = [
+    "NOTEBOOKS",
+    "NOTEBOOKS_DIR",
+    "CellFailed",
+    "Kernel",
+    "code_cells",
+    "notebook_id",
+    "notebook_language",
+    "source_head",
+]
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 
-#: Every lesson, so that a new notebook is tested without touching the tests.
-NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
+#: Every lesson and its Chinese twin, so that a new notebook is tested without
+#: touching the tests.
+NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb")) + sorted(NOTEBOOKS_DIR.glob("zh/*.ipynb"))
+
+
+def notebook_id(path: Path) -> str:
+    """A lesson's name in test ids: ``02_echo.ipynb``, ``zh/02_echo.ipynb``."""
+    return path.relative_to(NOTEBOOKS_DIR).as_posix()
+
+
+def notebook_language(path: Path) -> str:
+    """The language a lesson speaks: ``"zh-CN"`` in notebooks/zh/, else ``"en"``."""
+    return "zh-CN" if path.parent.name == "zh" else "en"
+
 
 #: The colours of IPython's tracebacks, which a test log shows as noise.
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -15,11 +15,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from .kernel import NOTEBOOKS, CellFailed, Kernel, code_cells
+from .kernel import NOTEBOOKS, CellFailed, Kernel, code_cells, notebook_id
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
 def test_every_cell_can_be_run_again(path: Path) -> None:
     """After a full run, re-running each code cell but the first, in order, raises nothing."""
     cells = code_cells(nbformat.read(path, as_version=4))
