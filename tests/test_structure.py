@@ -124,3 +124,44 @@ def test_no_chat_json_is_written_outside_the_chat_protocol() -> None:
                 if "type" in keys:
                     offenders.append(f"{name}:{node.lineno}")
     assert offenders == []
+
+
+def _import_time_translations(tree: ast.AST) -> list[int]:
+    """Lines where ``_()`` runs at import time: outside every function body."""
+    found: list[int] = []
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            # Defaults and decorators run at import time; the body does not.
+            arguments = node.args
+            for default in [*arguments.defaults, *arguments.kw_defaults]:
+                if default is not None:
+                    visit(default)
+            for decorator in getattr(node, "decorator_list", []):
+                visit(decorator)
+            return
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("_", "ngettext")
+        ):
+            found.append(node.lineno)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return found
+
+
+def test_messages_are_translated_when_shown_not_at_import() -> None:
+    """``_()`` runs inside functions only, so set_language() reaches every message.
+
+    A constant translated at import would stay in the language of the moment
+    the module was first imported; constants are marked ``N_()`` instead.
+    """
+    offenders = {}
+    for name, path in all_modules().items():
+        lines = _import_time_translations(ast.parse(path.read_text(encoding="utf-8")))
+        if lines:
+            offenders[name] = lines
+    assert offenders == {}
