@@ -60,13 +60,14 @@ from websockets.http11 import Request, Response
 
 from .errors import HandshakeError, HandshakeRefused
 from .fanout import Fanout
+from .i18n import N_, _
 from .internals import FastConnection
 from .logs import LINE_LIMIT, ConnectionLog, check_limit
 from .protocol.handshake import check_version
 from .protocol.policy import OriginRule, RequestPolicy, allowed_origins
 from .protocol.policy import host_name as host_name_of
 from .responses import HttpResponse, phrase, remote_address
-from .router import Middleware, Next, Route, Router
+from .router import Middleware, Next, Route, Router, check_hook, check_middleware
 
 __all__ = [
     "MAX_BUFFER",
@@ -130,26 +131,6 @@ class Context:
 
     def __eq__(self, other: object) -> bool:
         return self is other
-
-
-def _check_middleware(fn: Any, what: str, arity: int) -> None:
-    """Fail early, with a hint, on the mistakes learners make most."""
-    if not callable(fn):
-        raise TypeError(f"{what} must be a function, got {type(fn).__name__}")
-    if not inspect.iscoroutinefunction(fn) and what == "middleware":
-        raise TypeError(
-            f"middleware {getattr(fn, '__name__', fn)!r} must be defined with "
-            f"`async def {getattr(fn, '__name__', 'mw')}(ctx, next):`"
-        )
-    try:
-        inspect.signature(fn).bind(*range(arity))
-    except TypeError:
-        raise TypeError(
-            f"{what} {getattr(fn, '__name__', fn)!r} must take {arity} argument(s)"
-            + (" (ctx, next)" if arity == 2 else " (ctx)")
-        ) from None
-    except ValueError:  # builtins without a signature: let them be
-        pass
 
 
 class App:
@@ -234,7 +215,7 @@ class App:
 
     def use(self, middleware: Middleware) -> Middleware:
         """Append a middleware (``async def mw(ctx, next)``); usable as a decorator."""
-        _check_middleware(middleware, "middleware", 2)
+        check_middleware(middleware)
         self._router.add(middleware)
         return middleware
 
@@ -247,7 +228,7 @@ class App:
         route = Route(pattern)
 
         def register(middleware: Middleware) -> Middleware:
-            _check_middleware(middleware, "middleware", 2)
+            check_middleware(middleware)
             self._router.add(middleware, route)
             return middleware
 
@@ -261,7 +242,7 @@ class App:
         :class:`~labkit.errors.HandshakeRefused` with an HTTP status. What it
         puts in ``ctx.state`` is still there for the middleware.
         """
-        _check_middleware(hook, "hook", 1)
+        check_hook(hook)
         self._hooks.append(hook)
         return hook
 
@@ -332,10 +313,13 @@ class App:
             return path[len(prefix) :] or "/"
         if self._policy.is_public(host):
             raise HandshakeError(
-                f"{host_name_of(host)} reaches this server through a proxy: use the link "
-                f"the notebook shows, which carries the server's secret path",
+                N_(
+                    "{host} reaches this server through a proxy: use the link "
+                    "the notebook shows, which carries the server's secret path"
+                ),
                 header="Host",
                 status=403,
+                host=host_name_of(host),
             )
         return path
 
@@ -360,9 +344,10 @@ class App:
             return self._refuse(400, f"Duplicate header: {exc}.")
         except HandshakeError as refused:
             if refused.status == 403:
-                self.logger.info("refused: %s", refused)
+                self.logger.info(_("refused: %s"), refused)
             extra = {"Sec_WebSocket_Version": "13"} if refused.status == 426 else {}
-            return self._refuse(refused.status, f"{refused}.", **extra)
+            # The body goes on the wire: English, whatever the kit speaks (the log line is not).
+            return self._refuse(refused.status, f"{refused.english}.", **extra)
 
     async def _check_request(
         self, connection: ServerConnection, request: Request
@@ -398,7 +383,7 @@ class App:
                 if inspect.isawaitable(result):
                     await result
             except HandshakeRefused as refused:
-                ctx.log.info("handshake refused: %s", refused)
+                ctx.log.info(_("handshake refused: %s"), refused)
                 ctx.log.flush()  # the connection ends here: its count of held-back lines
                 return self._refuse(refused.status, refused.reason or phrase(refused.status))
             except BaseException:
@@ -414,7 +399,7 @@ class App:
                 result = await result
         except Exception:
             # The path only: a query may carry Jupyter's ?token= (never logged).
-            self.logger.exception("HTTP handler for %s failed", urlsplit(request.path).path)
+            self.logger.exception(_("HTTP handler for %s failed"), urlsplit(request.path).path)
             return self._refuse(500, "Internal server error (see the server log).")
         if isinstance(result, HttpResponse):
             return result.to_response()
@@ -433,7 +418,7 @@ class App:
         except ConnectionClosed:
             pass  # the client went away; that ends its chain normally
         except Exception:
-            ctx.log.exception("middleware failed; closing the connection with 1011")
+            ctx.log.exception(_("middleware failed; closing the connection with 1011"))
             await connection.close(1011, "internal server error")
         finally:
             del self._open[connection]

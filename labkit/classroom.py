@@ -17,6 +17,8 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .i18n import _
+
 __all__ = ["WILDCARDS", "JoinLinks", "interface_addresses", "join_links", "qr_text"]
 
 #: Bind addresses that mean "every interface".
@@ -102,7 +104,8 @@ class JoinLinks:
         import segno
 
         if not self.links:
-            return "<p>No network address found: is this machine on a network?</p>"
+            found_none = _("No network address found: is this machine on a network?")
+            return f"<p>{html.escape(found_none)}</p>"
         items = "".join(
             "<figure style='display:inline-block;margin:0 1em;text-align:center'>"
             f"{segno.make(link, error='m').svg_inline(scale=3)}"
@@ -110,7 +113,8 @@ class JoinLinks:
             f"{html.escape(link)}</a></figcaption></figure>"
             for link in self.links
         )
-        return f"<div><p>Students on this network join at:</p>{items}</div>"
+        heading = html.escape(_("Students on this network join at:"))
+        return f"<div><p>{heading}</p>{items}</div>"
 
     def __str__(self) -> str:
         return "\n".join(self.links)
@@ -118,7 +122,7 @@ class JoinLinks:
     def terminal(self, with_qr: Iterable[str] | None = None) -> str:
         """What the CLI prints: every link, and a QR code for each (or those named)."""
         chosen = self.links if with_qr is None else tuple(with_qr)
-        lines = ["Students on this network join at:"]
+        lines = [_("Students on this network join at:")]
         for link in self.links:
             lines.append(f"  {link}")
         for link in chosen:

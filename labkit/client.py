@@ -43,6 +43,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from .errors import InvalidAccessError, InvalidStateError
+from .i18n import N_, _
 from .journal import Journal
 from .runner import kit_loop, refuse_on_kit_loop
 
@@ -54,6 +55,27 @@ log = logging.getLogger("labkit.client")
 MAX_PENDING = 10_000
 #: Messages remembered in :attr:`WebSocket.messages`.
 MAX_REMEMBERED = 10_000
+
+#: Why each blocking wait is refused on the kit's own loop, by what it waits for.
+_REFUSED = {
+    "open": N_(
+        "waiting to open inside a WebSocket handler would stop the very loop that "
+        "delivers it; react in the handler instead (or use the *_async form elsewhere)"
+    ),
+    "close": N_(
+        "waiting to close inside a WebSocket handler would stop the very loop that "
+        "delivers it; react in the handler instead (or use the *_async form elsewhere)"
+    ),
+    "message": N_(
+        "waiting for a matching message inside a WebSocket handler would stop the very loop "
+        "that delivers it; react in the handler instead (or use the *_async form elsewhere)"
+    ),
+}
+#: The TimeoutError of wait_open and wait_closed.
+_TIMED_OUT = {
+    "open": N_("waited {timeout} s to open on {url} (readyState {state})"),
+    "close": N_("waited {timeout} s to close on {url} (readyState {state})"),
+}
 
 
 class ReadyState(IntEnum):
@@ -100,7 +122,7 @@ Handler = Callable[[Any], Any]
 
 def _log_crash(future: Any) -> None:
     if not future.cancelled() and future.exception() is not None:
-        log.error("WebSocket client task failed", exc_info=future.exception())
+        log.error(_("WebSocket client task failed"), exc_info=future.exception())
 
 
 class WebSocket:
@@ -203,17 +225,21 @@ class WebSocket:
             TypeError: for anything that is not ``str`` or bytes.
         """
         if not isinstance(data, str | bytes | bytearray | memoryview):
-            raise TypeError(f"send() takes str or bytes, not {type(data).__name__}")
+            raise TypeError(
+                _("send() takes str or bytes, not {type}").format(type=type(data).__name__)
+            )
         if isinstance(data, bytearray | memoryview):
             data = bytes(data)
         size = len(data.encode()) if isinstance(data, str) else len(data)
         if self._state is ReadyState.CONNECTING:
             raise InvalidStateError(
-                "Failed to execute 'send' on 'WebSocket': Still in CONNECTING state. "
-                "Wait for onopen (or call ws.wait_open()) first."
+                _(
+                    "Failed to execute 'send' on 'WebSocket': Still in CONNECTING state. "
+                    "Wait for onopen (or call ws.wait_open()) first."
+                )
             )
         if self._state is not ReadyState.OPEN:
-            log.warning("WebSocket is already in CLOSING or CLOSED state; message dropped")
+            log.warning(_("WebSocket is already in CLOSING or CLOSED state; message dropped"))
             return
         with self._changed:
             self._queued += size
@@ -228,10 +254,12 @@ class WebSocket:
         """
         if code is not None and code != 1000 and not 3000 <= code <= 4999:
             raise InvalidAccessError(
-                f"close code {code} is not allowed from a client: use 1000 or 3000-4999"
+                _("close code {code} is not allowed from a client: use 1000 or 3000-4999").format(
+                    code=code
+                )
             )
         if len(reason.encode()) > 123:
-            raise InvalidAccessError("the close reason must be at most 123 bytes of UTF-8")
+            raise InvalidAccessError(_("the close reason must be at most 123 bytes of UTF-8"))
         with self._changed:
             if self._state in (ReadyState.CLOSING, ReadyState.CLOSED):
                 return
@@ -260,9 +288,13 @@ class WebSocket:
 
     def wait_open(self, timeout: float = 10.0) -> WebSocket:
         """Block until ``OPEN``; raise ``ConnectionError`` if it closes instead."""
-        self._wait(lambda: self._state is not ReadyState.CONNECTING, timeout, "to open")
+        self._wait(lambda: self._state is not ReadyState.CONNECTING, timeout, "open")
         if self._state is not ReadyState.OPEN:
-            raise ConnectionError(f"could not connect to {self.url}: {self._error or 'closed'}")
+            if not self._error:
+                raise ConnectionError(_("could not connect to {url}: closed").format(url=self.url))
+            raise ConnectionError(
+                _("could not connect to {url}: {error}").format(url=self.url, error=self._error)
+            )
         return self
 
     def wait_for(
@@ -273,19 +305,19 @@ class WebSocket:
         Messages that arrived earlier count too. With no predicate, the
         first message is returned.
         """
-        self._refuse_on_kit_loop("for a matching message")
+        refuse_on_kit_loop(_(_REFUSED["message"]))
         return self._messages.wait_for(
             predicate or (lambda _m: True),
             timeout,
-            failure=lambda seen: (
-                f"waited {timeout} s for a matching message on {self.url} "
-                f"(readyState {self._state.name}); received so far: {seen!r}"
-            ),
+            failure=lambda seen: _(
+                "waited {timeout} s for a matching message on {url} "
+                "(readyState {state}); received so far: {seen!r}"
+            ).format(timeout=timeout, url=self.url, state=self._state.name, seen=seen),
         )
 
     def wait_closed(self, timeout: float = 10.0) -> CloseEvent:
         """Block until ``CLOSED``; return the :class:`CloseEvent`."""
-        self._wait(lambda: self._close_event is not None, timeout, "to close")
+        self._wait(lambda: self._close_event is not None, timeout, "close")
         assert self._close_event is not None
         return self._close_event
 
@@ -316,17 +348,12 @@ class WebSocket:
 
     # --- inside: runs on the kit loop ------------------------------------------
 
-    def _refuse_on_kit_loop(self, what: str) -> None:
-        refuse_on_kit_loop(
-            f"waiting {what} inside a WebSocket handler would stop the very loop that "
-            f"delivers it; react in the handler instead (or use the *_async form elsewhere)"
-        )
-
     def _wait(self, ready: Callable[[], bool], timeout: float, what: str) -> None:
-        self._refuse_on_kit_loop(what)
+        """Block until ``ready()``; ``what`` (``"open"``, ``"close"``) names the wait."""
+        refuse_on_kit_loop(_(_REFUSED[what]))
         if not self._messages.wait_until(ready, timeout):
             raise TimeoutError(
-                f"waited {timeout} s {what} on {self.url} (readyState {self._state.name})"
+                _(_TIMED_OUT[what]).format(timeout=timeout, url=self.url, state=self._state.name)
             )
 
     def _set_state(self, state: ReadyState) -> None:
@@ -379,7 +406,9 @@ class WebSocket:
             code = conn.close_code if conn.close_code is not None else 1006
             clean = conn.protocol.close_rcvd is not None and conn.protocol.close_sent is not None
             if not clean:
-                self._error = f"connection to {self.url} dropped without a close frame"
+                self._error = _("connection to {url} dropped without a close frame").format(
+                    url=self.url
+                )
                 self._dispatch("error", Event("error", self._error))
             self._finish(CloseEvent(code, conn.close_reason or "", clean))
 
@@ -434,4 +463,4 @@ class WebSocket:
         try:
             handler(event)
         except Exception:
-            log.exception("a WebSocket on%s handler raised", event.type)
+            log.exception(_("a WebSocket on%s handler raised"), event.type)

@@ -18,6 +18,7 @@ from typing import Protocol, cast
 
 from websockets.frames import Frame, Opcode
 
+from .i18n import _
 from .internals import FastConnection
 
 __all__ = ["Fanout", "Receiver"]
@@ -79,7 +80,7 @@ class Fanout:
                 continue
             if conn.unsent > limit:
                 ctx.log.warning(
-                    "disconnecting a slow reader: over %d bytes waiting to be sent", limit
+                    _("disconnecting a slow reader: over %d bytes waiting to be sent"), limit
                 )
                 conn.abort()
                 continue

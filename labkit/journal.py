@@ -20,6 +20,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
+from .i18n import _
+
 __all__ = ["Journal"]
 
 T = TypeVar("T")
@@ -96,7 +98,7 @@ class Journal(Generic[T]):
     def last_shown(self) -> str:
         """The last few entries as text, for an error message."""
         shown = [self._describe(e) for e in self.snapshot(SHOWN_ON_TIMEOUT)]
-        return ", ".join(shown) if shown else "(nothing yet)"
+        return ", ".join(shown) if shown else _("(nothing yet)")
 
     def wait_until(self, condition: Callable[[], bool], timeout: float) -> bool:
         """Block until ``condition()`` is true; return False on a timeout.
@@ -150,7 +152,11 @@ class Journal(Generic[T]):
         if not self.wait_until(ready, timeout):
             if failure is not None:
                 raise TimeoutError(failure(self.snapshot(SHOWN_ON_TIMEOUT)))
-            raise TimeoutError(f"waited {timeout} s; last entries: {self.last_shown()}")
+            raise TimeoutError(
+                _("waited {timeout} s; last entries: {entries}").format(
+                    timeout=timeout, entries=self.last_shown()
+                )
+            )
         return found[0]
 
     def __iter__(self) -> Iterator[T]:

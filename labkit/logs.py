@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from .i18n import _
 from .internals import only_handler
 
 __all__ = [
@@ -81,7 +82,8 @@ class LogBook(logging.Handler):
                 trace = self.formatter.formatException(record.exc_info)  # type: ignore[union-attr]
                 if len(trace) > TRACE_CHARS:
                     half = TRACE_CHARS // 2
-                    trace = f"{trace[:half]}\n… ({len(trace)} characters) …\n{trace[-half:]}"
+                    cut = _("… ({length} characters) …").format(length=len(trace))
+                    trace = f"{trace[:half]}\n{cut}\n{trace[-half:]}"
             message = record.getMessage()
         except Exception:  # a bad format ("%d" given a str): reported, never raised
             self.handleError(record)
@@ -167,7 +169,9 @@ def write_fast(logger: logging.Logger, level: int, msg: str, args: tuple[object,
 
 def shorten(message: str) -> str:
     """The first ``LINE_CHARS`` characters of a long line, and how long it was."""
-    return f"{message[:LINE_CHARS]}… ({len(message)} characters)"
+    return _("{start}… ({length} characters)").format(
+        start=message[:LINE_CHARS], length=len(message)
+    )
 
 
 def recent(prefix: str = "labkit", last: int = 50) -> list[str]:
@@ -222,7 +226,9 @@ def check_limit(limit: int | None) -> int | None:
         count = 0
     if count < 1:
         raise ValueError(
-            f"log_limit must be a number of lines a second (1 or more), or None: {limit!r}"
+            _(
+                "log_limit must be a number of lines a second (1 or more), or None: {limit!r}"
+            ).format(limit=limit)
         )
     return count
 
@@ -318,7 +324,7 @@ class ConnectionLog(logging.LoggerAdapter[logging.Logger]):
         if hidden:
             self._write(
                 logging.INFO,
-                "%d more lines not logged: over %d a second (App's log_limit)",
+                _("%d more lines not logged: over %d a second (App's log_limit)"),
                 (hidden, self.limit),
                 {},
             )

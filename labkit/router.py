@@ -10,11 +10,14 @@ dispatch walks.
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-__all__ = ["Middleware", "Next", "Route", "Routed", "Router"]
+from .i18n import _
+
+__all__ = ["Middleware", "Next", "Route", "Routed", "Router", "check_hook", "check_middleware"]
 
 
 class Routed(Protocol):
@@ -29,6 +32,48 @@ Next = Callable[[], Awaitable[None]]
 Middleware = Callable[[Any, Next], Awaitable[None]]
 
 
+def _takes(fn: Any, arity: int) -> bool:
+    """Can ``fn`` be called with ``arity`` arguments? (Builtins without a signature can.)"""
+    try:
+        inspect.signature(fn).bind(*range(arity))
+    except TypeError:
+        return False
+    except ValueError:  # builtins without a signature: let them be
+        pass
+    return True
+
+
+def check_middleware(fn: Any) -> None:
+    """Fail early, with a hint, on the mistakes learners make most with a middleware."""
+    if not callable(fn):
+        raise TypeError(
+            _("middleware must be a function, got {type}").format(type=type(fn).__name__)
+        )
+    name = getattr(fn, "__name__", fn)
+    if not inspect.iscoroutinefunction(fn):
+        raise TypeError(
+            _("middleware {name!r} must be defined with `async def {function}(ctx, next):`").format(
+                name=name, function=getattr(fn, "__name__", "mw")
+            )
+        )
+    if not _takes(fn, 2):
+        raise TypeError(
+            _("middleware {name!r} must take 2 argument(s) (ctx, next)").format(name=name)
+        )
+
+
+def check_hook(fn: Any) -> None:
+    """The same for a before-handshake hook: a function of one argument, ``ctx``."""
+    if not callable(fn):
+        raise TypeError(_("hook must be a function, got {type}").format(type=type(fn).__name__))
+    if not _takes(fn, 1):
+        raise TypeError(
+            _("hook {name!r} must take 1 argument(s) (ctx)").format(
+                name=getattr(fn, "__name__", fn)
+            )
+        )
+
+
 class Route:
     """A path pattern such as ``/rooms/{room}``; each ``{name}`` matches one segment."""
 
@@ -36,7 +81,9 @@ class Route:
 
     def __init__(self, pattern: str) -> None:
         if not pattern.startswith("/"):
-            raise ValueError(f"route patterns start with '/': {pattern!r}")
+            raise ValueError(
+                _("route patterns start with '/': {pattern!r}").format(pattern=pattern)
+            )
         self.pattern = pattern
         regex, last = "", 0
         for match in self._PARAM.finditer(pattern):
@@ -94,7 +141,7 @@ class Router:
         async def next_() -> None:
             nonlocal called
             if called:
-                raise RuntimeError("next() called more than once in one middleware")
+                raise RuntimeError(_("next() called more than once in one middleware"))
             called = True
             await self.dispatch(ctx, after)
 

@@ -48,6 +48,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 from .classroom import WILDCARDS, JoinLinks
 from .errors import KitLoopError, PortInUseError, ServerError
 from .hosts import on_new_hosts, public_hosts
+from .i18n import _
 from .journal import POLL
 from .logs import install, recent
 from .protocol.policy import is_loopback
@@ -120,7 +121,7 @@ def _new_loop() -> asyncio.AbstractEventLoop:
         try:
             import uvloop
         except ImportError:
-            log.warning("LABKIT_LOOP=uvloop but uvloop is not installed; using asyncio")
+            log.warning(_("LABKIT_LOOP=uvloop but uvloop is not installed; using asyncio"))
         else:
             return uvloop.new_event_loop()
     return asyncio.new_event_loop()
@@ -181,15 +182,17 @@ def run_sync(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
     if on_kit_loop():
         coro.close()
     refuse_on_kit_loop(
-        "this blocking call cannot run on the kit's own event loop "
-        "(inside a middleware or a client callback); use the async form instead"
+        _(
+            "this blocking call cannot run on the kit's own event loop "
+            "(inside a middleware or a client callback); use the async form instead"
+        )
     )
     future = asyncio.run_coroutine_threadsafe(coro, kit_loop())
     try:
         return wait_future(future, timeout)
     except concurrent.futures.TimeoutError:
         future.cancel()
-        raise TimeoutError(f"gave up after {timeout} s") from None
+        raise TimeoutError(_("gave up after {timeout} s").format(timeout=timeout)) from None
     except BaseException:  # KeyboardInterrupt (Kernel → Interrupt): stop the work too
         future.cancel()
         raise
@@ -284,8 +287,10 @@ class ServerHandle:
         (RFC 6455, section 7.4.1). Calling it again does nothing.
         """
         refuse_on_kit_loop(
-            "stop() waits for the server to close, which cannot happen on the kit's "
-            "own event loop; call it from a cell, or await the server's close instead"
+            _(
+                "stop() waits for the server to close, which cannot happen on the kit's "
+                "own event loop; call it from a cell, or await the server's close instead"
+            )
         )
         with _lock:
             listening, self._listening = self._listening, None
@@ -294,7 +299,7 @@ class ServerHandle:
         if listening is None:
             return
         run_sync(_close(listening), timeout=timeout)
-        log.info("stopped %s (%s)", self.name, self.url)
+        log.info(_("stopped %s (%s)"), self.name, self.url)
 
     def __enter__(self) -> ServerHandle:
         return self
@@ -340,7 +345,7 @@ async def _open(app: Servable, host: str, port: int) -> Listening:
 def _listening_port(listening: Listening) -> int:
     for sock in listening.sockets:
         return int(sock.getsockname()[1])
-    raise ServerError("the server has no listening socket")
+    raise ServerError(_("the server has no listening socket"))
 
 
 def start(
@@ -367,7 +372,9 @@ def start(
     """
     if not isinstance(app, Servable):
         raise TypeError(
-            f"labkit.start() needs an app such as labkit.echo_app(), got {type(app).__name__}"
+            _("labkit.start() needs an app such as labkit.echo_app(), got {type}").format(
+                type=type(app).__name__
+            )
         )
     name = name or app.name
     install()  # the kit's log book: set up on the first start, not on import
@@ -385,20 +392,22 @@ def start(
             if not keep:
                 raise PortInUseError(host, port) from exc
             # Taken by another program in between: any free port will do.
-            log.warning("port %d was taken meanwhile; %s moves to a new port", keep, name)
+            log.warning(_("port %d was taken meanwhile; %s moves to a new port"), keep, name)
             listening = run_sync(_open(app, host, 0), timeout=START_TIMEOUT)
         handle = ServerHandle(name, host, _listening_port(listening), app, listening)
         _handles[name] = handle
-    log.info("started %s on %s", name, handle.url)
+    log.info(_("started %s on %s"), name, handle.url)
     if handle.shared:
         log.warning(
-            "%s listens on all interfaces (%s): anyone who can reach this machine "
-            "can connect. Use host='127.0.0.1' unless you mean to share it.",
+            _(
+                "%s listens on all interfaces (%s): anyone who can reach this machine "
+                "can connect. Use host='127.0.0.1' unless you mean to share it."
+            ),
             name,
             host or "*",
         )
         for link in handle.join_links().links:
-            log.info("%s: others join at %s", name, link)
+            log.info(_("%s: others join at %s"), name, link)
     return handle
 
 
@@ -438,7 +447,7 @@ def _replace(name: str, host: str, port: int) -> ServerHandle | None:
         if h.name == name or (port and h.port == port and _same_bind(h.host, host))
     ]
     for handle in doomed:
-        log.info("replacing %s (%s)", handle.name, handle.url)
+        log.info(_("replacing %s (%s)"), handle.name, handle.url)
         handle.stop()
     return next((h for h in doomed if h.name == name and h.host == host), None)
 

@@ -520,3 +520,25 @@ def test_a_refused_handshake_logs_its_count_of_held_back_lines(serve):
     lines = server.logs(last=0)
     assert sum("checking" in line for line in lines) == 2
     assert any("9 more lines not logged" in line for line in lines), lines
+
+
+def test_middleware_mistakes_are_explained_in_chinese(chinese):
+    """The early checks of use() and before_handshake() speak Chinese."""
+    app = App("app-zh")
+
+    def not_async(ctx, next):
+        pass
+
+    async def one(ctx):
+        pass
+
+    with pytest.raises(TypeError, match="必须用 `async def not_async"):
+        app.use(not_async)
+    with pytest.raises(TypeError, match=r"必须接受 2 个参数 \(ctx, next\)"):
+        app.use(one)
+    with pytest.raises(TypeError, match="中间件必须是函数"):
+        app.use("echo")
+    with pytest.raises(TypeError, match="钩子必须是函数"):
+        app.before_handshake(42)
+    with pytest.raises(ValueError, match="路由模式必须以 '/' 开头"):
+        app.route("rooms")

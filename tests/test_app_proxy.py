@@ -101,3 +101,14 @@ def test_labkit_public_hosts_configures_every_server(monkeypatch) -> None:
         assert handshake_head(handle.port, request)[0] == 101
     finally:
         handle.stop()
+
+
+def test_a_refusal_logs_chinese_but_answers_english(proxied, chinese) -> None:
+    """The 403 body is on the wire, so English; the log line a teacher reads is Chinese."""
+    handle, _app = proxied
+    bare = f"GET / HTTP/1.1\r\nHost: {HUB}\r\nConnection: close\r\n\r\n"
+    status, _, body = http_exchange(handle.port, bare.encode())
+    assert status == 403
+    assert b"reaches this server through a proxy" in body
+    lines = labkit.logs.recent("labkit.app.proxied", 0)
+    assert any("已拒绝：hub.test 是经由代理访问本服务器的" in line for line in lines), lines

@@ -60,3 +60,14 @@ def test_a_shared_server_shows_its_links_and_a_loopback_one_none() -> None:
     finally:
         shared.stop()
         local.stop()
+
+
+def test_join_links_speak_chinese(chinese) -> None:
+    """The heading above the links, in the terminal and in a notebook, is Chinese."""
+    links = JoinLinks(("http://192.0.2.7:8765/",))
+    assert links.terminal(with_qr=()).splitlines() == [
+        "同一网络中的学生可通过以下地址加入：",
+        "  http://192.0.2.7:8765/",
+    ]
+    assert "<p>同一网络中的学生可通过以下地址加入：</p>" in links._repr_html_()
+    assert "没有找到网络地址" in JoinLinks(())._repr_html_()

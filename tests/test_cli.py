@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import queue
+import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 
 import pytest
 from websockets.exceptions import ConnectionClosed
@@ -13,16 +17,48 @@ from websockets.sync.client import connect
 
 from labkit.cli import build_parser
 
+#: A subprocess that speaks Chinese (the suite itself runs in English).
+CHINESE = {**os.environ, "LABKIT_LANG": "zh-CN"}
 
-def serve(*args: str) -> tuple[subprocess.Popen[str], str]:
+
+def serve(*args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "labkit", "serve", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=env,
     )
     line = proc.stdout.readline().strip()
     return proc, line
+
+
+def lines_of(stream) -> queue.Queue[str]:
+    """Every line ``stream`` writes, as it comes, from a reader thread ("" at its end)."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        for line in stream:
+            lines.put(line)
+        lines.put("")
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
+
+
+def wait_for_lines(lines: queue.Queue[str], wanted: list[str], timeout: float = 10.0) -> list[str]:
+    """Read lines until each of ``wanted`` was part of one; return the lines read."""
+    seen: list[str] = []
+    missing = list(wanted)
+    while missing:
+        try:
+            line = lines.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"no line with {missing} within {timeout} s: {seen}") from None
+        assert line, f"the output ended before a line with {missing}: {seen}"
+        seen.append(line)
+        missing = [text for text in missing if text not in line]
+    return seen
 
 
 def test_serve_echo_prints_the_url_and_stops_cleanly_on_ctrl_c():
@@ -145,3 +181,79 @@ def test_a_classroom_room_prints_join_links_with_qr_codes_and_logs_names() -> No
         assert "connection open" not in err  # page loads are not news to a teacher
     finally:
         proc.kill()
+
+
+def test_serve_echo_speaks_chinese_under_labkit_lang():
+    """LABKIT_LANG=zh-CN: the tutorial's two log lines in Chinese, as the Koa2 original prints."""
+    proc, line = serve("echo", "--port", "0", env=CHINESE)
+    try:
+        assert line.startswith("正在监听 ws://127.0.0.1:"), line
+        url = re.search(r"ws://\S+", line).group()
+        errors = lines_of(proc.stderr)
+        with connect(url) as ws:
+            ws.send("hi")
+            assert ws.recv(timeout=5) == "hi"
+            seen = wait_for_lines(errors, ["WebSocket 连接已建立", "接收到消息: 'hi'"])
+        assert not any("connection established" in line for line in seen)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+        assert "已停止" in "".join(wait_for_lines(errors, ["已停止"]))
+    finally:
+        proc.kill()
+
+
+def test_help_is_chinese_under_labkit_lang():
+    """`serve --help` in Chinese: argparse's own words and every option's help."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "labkit", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=CHINESE,
+    )
+    assert proc.returncode == 0
+    out = proc.stdout
+    assert out.startswith("用法：python -m labkit serve")
+    for text in ("位置参数", "选项", "显示此帮助信息并退出", "要运行哪个服务器", "TCP 端口"):
+        assert text in out, text
+    assert "usage:" not in out and "show this help" not in out and "TCP port" not in out
+    english = subprocess.run(
+        [sys.executable, "-m", "labkit", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert english.stdout.startswith("usage: python -m labkit serve")
+    assert "which server to run" in english.stdout
+
+
+def test_usage_errors_are_chinese_under_labkit_lang():
+    """A wrong server name: argparse's error line, in Chinese, naming the choices."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "labkit", "serve", "nope"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=CHINESE,
+    )
+    assert proc.returncode == 2
+    assert "python -m labkit serve：错误：参数 kind：无效的选择：'nope'" in proc.stderr
+
+
+def test_a_busy_port_is_reported_in_chinese_under_labkit_lang():
+    """The PortInUseError the CLI prints speaks Chinese too, with the port and the way out."""
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        proc = subprocess.run(
+            [sys.executable, "-m", "labkit", "serve", "echo", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env=CHINESE,
+        )
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("错误：")
+    assert str(port) in proc.stderr and "端口" in proc.stderr and "port=0" in proc.stderr
+    assert "already in use" not in proc.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 
 import pytest
@@ -244,3 +245,36 @@ def test_blocking_waits_inside_a_handler_raise_instead_of_freezing(echo):
     ws.wait_for(lambda m: m == "sync")  # onopen ran before this message arrived
     assert len(errors) == 1 and "handler" in str(errors[0])
     ws.close()
+
+
+def test_the_browser_errors_speak_chinese(echo, chinese):
+    """InvalidAccessError, InvalidStateError and a failed wait_open, in Chinese."""
+    ws = WebSocket(echo.url).wait_open()
+    with pytest.raises(InvalidAccessError, match="客户端不能使用关闭码 1001"):
+        ws.close(1001)
+    with pytest.raises(InvalidAccessError, match="123 字节"):
+        ws.close(1000, "é" * 62)
+    ws.close()
+    ws.wait_closed()
+    gate = threading.Event()
+    app = labkit.echo_app("client-zh-slow")
+
+    @app.before_handshake
+    async def slow(ctx):
+        await asyncio.to_thread(gate.wait, 10)
+
+    server = labkit.start(app, name="client-zh-slow")
+    try:
+        connecting = WebSocket(server.url)
+        with pytest.raises(InvalidStateError, match="仍处于 CONNECTING 状态"):
+            connecting.send("too early")
+        with pytest.raises(TimeoutError, match=r"打开已超过 0\.01 秒"):
+            connecting.wait_open(timeout=0.01)
+        gate.set()
+        connecting.wait_open().close()
+        connecting.wait_closed()
+    finally:
+        gate.set()
+        server.stop()
+    with pytest.raises(ConnectionError, match=f"无法连接到 {re.escape(server.url)}："):
+        WebSocket(server.url).wait_open()

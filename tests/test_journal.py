@@ -161,3 +161,11 @@ def test_failure_builds_the_message_from_the_last_entries_only_on_a_timeout():
         journal.wait_for(lambda n: n > 100, timeout=0, failure=failure)
     assert str(info.value) == "no big number; saw [15, 16, 17, 18, 19]"
     assert calls == [[15, 16, 17, 18, 19]]
+
+
+def test_a_timeout_speaks_chinese(chinese) -> None:
+    """The default timeout message, in Chinese."""
+    empty: Journal[int] = Journal(3)
+    with pytest.raises(TimeoutError) as info:
+        empty.wait_for(lambda _entry: True, 0)
+    assert str(info.value) == "已等待 0 秒；最近的条目：（还没有）"

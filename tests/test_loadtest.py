@@ -182,3 +182,12 @@ def test_a_server_stopped_mid_run_is_one_clear_line() -> None:
     assert not thread.is_alive()
     assert len(errors) == 1 and isinstance(errors[0], LoadTestError), errors
     assert "closed with 1001: the server went away" in str(errors[0])
+
+
+def test_nothing_listening_speaks_chinese(chinese) -> None:
+    """The one line of a load test against a stopped server, in Chinese."""
+    room = labkit.start(labkit.chat_app(rate=None), name="loadtest-stopped-zh")
+    room.stop()
+    with pytest.raises(LoadTestError) as error:
+        run_fanout(room.url, receivers=2, messages=5)
+    assert str(error.value) == f"{room.url} 上没有程序在监听：服务器在运行吗？"

@@ -349,3 +349,27 @@ def test_a_long_line_is_kept_shortened_on_both_paths() -> None:
     for line in lines:
         assert line == f"got {'x' * (logs.LINE_CHARS - 4)}… ({(1 << 20) + 4} characters)"
     assert keep.seen[0].getMessage() == f"got {big}"  # other handlers get it whole
+
+
+def test_the_held_back_count_and_the_limit_error_speak_chinese(chinese) -> None:
+    """A flood's count line and a bad log_limit, in Chinese."""
+    book = LogBook()
+    logger = logging.getLogger("labkit.test.zh")
+    logger.addHandler(book)
+    try:
+        now = [0.0]
+        log = ConnectionLog(logger, 4, limit=1, clock=lambda: now[0])
+        log.info("one")
+        log.info("two")
+        log.info("three")
+        assert log.flush() == 2
+    finally:
+        logger.removeHandler(book)
+    assert [line[3] for line in book.lines][-1] == (
+        "[#4] 另有 2 行未记录：超过了每秒 1 行（App 的 log_limit）"
+    )
+    with pytest.raises(ValueError, match="log_limit 必须是每秒的行数"):
+        logs.check_limit(0)
+    assert logs.shorten("x" * (logs.LINE_CHARS + 1)).endswith(
+        f"…（共 {logs.LINE_CHARS + 1} 个字符）"
+    )

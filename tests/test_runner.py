@@ -207,3 +207,35 @@ def test_stop_from_the_kit_loop_raises_and_leaves_the_server_running():
     assert server.running and server in labkit.running()
     server.stop()
     assert not server.running
+
+
+def test_a_busy_port_and_the_log_speak_chinese(chinese):
+    """In Chinese: PortInUseError (the port, the way out) and the started/stopped lines."""
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        with pytest.raises(PortInUseError) as error:
+            labkit.start(labkit.echo_app(), port=port, name="runner-squat-zh")
+    message = str(error.value)
+    assert f"端口 {port}" in message and "port=0" in message
+    assert "already in use" not in message
+    server = labkit.start(labkit.echo_app(), name="runner-zh")
+    server.stop()
+    lines = labkit.logs.recent("labkit.runner", 0)
+    assert any(f"已启动 runner-zh，地址 {server.url}" in line for line in lines)
+    assert any(f"已停止 runner-zh（{server.url}）" in line for line in lines)
+
+
+def test_the_kit_loop_guard_speaks_chinese(chinese):
+    """run_sync() on the kit's own loop refuses in Chinese."""
+
+    async def inner() -> str:
+        probe = asyncio.sleep(0)
+        try:
+            runner.run_sync(probe)
+        except KitLoopError as exc:
+            return str(exc)
+        return "no error"
+
+    assert "labkit 自己的事件循环" in runner.run_sync(inner(), timeout=5)

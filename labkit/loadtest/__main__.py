@@ -13,6 +13,7 @@ import sys
 from collections.abc import Awaitable, Sequence
 from typing import Any
 
+from labkit.i18n import _
 from labkit.loadtest.scenarios import TIMEOUT, _close_all, _storm, echo, fanout, join_storm
 
 __all__ = ["main"]
@@ -49,14 +50,18 @@ def _scenario(name: str, url: str, options: dict[str, Any]) -> Awaitable[Any]:
         return join_storm(url, options.get("clients", 1000), tag=tag)
     if name == "idle":
         return _idle(url, options.get("clients", 1000), tag)
-    raise SystemExit(f"unknown scenario {name!r}: use echo, fanout, join or idle")
+    raise SystemExit(
+        _("unknown scenario {name!r}: use echo, fanout, join or idle").format(name=name)
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m labkit.loadtest SCENARIO URL [JSON options]``: print one JSON result."""
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) < 2:
-        print("usage: python -m labkit.loadtest echo|fanout|join|idle URL [JSON]", file=sys.stderr)
+        print(
+            _("usage: python -m labkit.loadtest echo|fanout|join|idle URL [JSON]"), file=sys.stderr
+        )
         return 2
     options = json.loads(args[2]) if len(args) > 2 else {}
     timeout = float(options.get("timeout", TIMEOUT))

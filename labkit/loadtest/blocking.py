@@ -14,6 +14,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from labkit.errors import LoadTestError
+from labkit.i18n import _
 from labkit.journal import POLL
 from labkit.loadtest.results import EchoResult, FanoutResult, JoinResult
 from labkit.loadtest.scenarios import TIMEOUT, echo, fanout, join_storm
@@ -45,7 +46,9 @@ def _in_thread(make: Callable[[], Coroutine[Any, Any, T]], timeout: float) -> T:
         try:
             return await asyncio.wait_for(make(), timeout)
         except TimeoutError:
-            raise LoadTestError(f"the load test did not finish within {timeout:g} s") from None
+            raise LoadTestError(
+                _("the load test did not finish within {timeout:g} s").format(timeout=timeout)
+            ) from None
 
     def run() -> None:
         try:

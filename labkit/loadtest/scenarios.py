@@ -29,6 +29,7 @@ from labkit.chat.protocol import (
     decode_server_event,
 )
 from labkit.errors import LoadTestError
+from labkit.i18n import _
 from labkit.loadtest.results import EchoResult, FanoutResult, JoinResult, quantile
 
 __all__ = ["TIMEOUT", "echo", "fanout", "join_storm"]
@@ -47,8 +48,11 @@ def _now_ms() -> float:
 def _gone(url: str, code: int | None) -> LoadTestError:
     """A load-test connection closed mid-run with ``code`` (RFC 6455, section 7.4.1)."""
     code = 1006 if code is None else code
-    why = "the server went away" if code in (1001, 1006) else "the server closed it"
-    return LoadTestError(f"a load-test connection to {url} closed with {code}: {why}")
+    if code in (1001, 1006):
+        text = _("a load-test connection to {url} closed with {code}: the server went away")
+    else:
+        text = _("a load-test connection to {url} closed with {code}: the server closed it")
+    return LoadTestError(text.format(url=url, code=code))
 
 
 def _explained(url: str, exc: BaseException) -> LoadTestError | None:
@@ -58,15 +62,22 @@ def _explained(url: str, exc: BaseException) -> LoadTestError | None:
     if isinstance(exc, InvalidStatus):
         status = exc.response.status_code
         body = exc.response.body.decode("utf-8", "replace").strip()[:200]
-        return LoadTestError(f"{url} refused the WebSocket handshake: {status} {body}".rstrip())
+        text = _("{url} refused the WebSocket handshake: {status} {body}")
+        return LoadTestError(text.format(url=url, status=status, body=body).rstrip())
     if isinstance(exc, InvalidHandshake):
-        return LoadTestError(f"{url} is not a WebSocket server: {exc}")
+        return LoadTestError(
+            _("{url} is not a WebSocket server: {error}").format(url=url, error=exc)
+        )
     if isinstance(exc, ConnectionClosed):
         return _gone(url, exc.rcvd.code if exc.rcvd is not None else None)
     if isinstance(exc, ConnectionRefusedError):
-        return LoadTestError(f"nothing is listening at {url}: is the server running?")
+        return LoadTestError(
+            _("nothing is listening at {url}: is the server running?").format(url=url)
+        )
     if isinstance(exc, OSError):
-        return LoadTestError(f"cannot reach {url}: {exc.strerror or exc}")
+        return LoadTestError(
+            _("cannot reach {url}: {error}").format(url=url, error=exc.strerror or exc)
+        )
     return None
 
 
@@ -96,11 +107,17 @@ def _refusal(notice: ErrorNotice) -> LoadTestError:
     """The error for a room that answered the load test with an error event."""
     if notice.code == ErrorCode.RATE_LIMITED:
         return LoadTestError(
-            f"the room refused the load test's messages (rate_limited: {notice.message}). "
-            f"Its flood control is measured, not the relay: start the room with "
-            f"labkit.chat_app(rate=None) for a load test"
+            _(
+                "the room refused the load test's messages (rate_limited: {message}). "
+                "Its flood control is measured, not the relay: start the room with "
+                "labkit.chat_app(rate=None) for a load test"
+            ).format(message=notice.message)
         )
-    return LoadTestError(f"the room refused the load test: {notice.code}: {notice.message}")
+    return LoadTestError(
+        _("the room refused the load test: {code}: {message}").format(
+            code=notice.code, message=notice.message
+        )
+    )
 
 
 async def _join(ws: ClientConnection, name: str) -> Welcome:
@@ -112,7 +129,9 @@ async def _join(ws: ClientConnection, name: str) -> Welcome:
             return event
         if isinstance(event, ErrorNotice):
             raise _refusal(event)
-    raise LoadTestError(f"{name}: the server closed the connection before its welcome")
+    raise LoadTestError(
+        _("{name}: the server closed the connection before its welcome").format(name=name)
+    )
 
 
 async def _close_all(sockets: Sequence[ClientConnection]) -> None:

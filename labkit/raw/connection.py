@@ -31,6 +31,7 @@ import enum
 import logging
 
 from labkit.errors import HandshakeError, ProtocolError
+from labkit.i18n import _
 from labkit.protocol import (
     Close,
     CloseCode,
@@ -77,11 +78,23 @@ def _reason(text: str) -> str:
     return data.decode("utf-8", errors="ignore")
 
 
-def _preview(data: str | bytes, limit: int = 80) -> str:
-    """How a message shows in the log: text quoted, binary as a size."""
+class _Binary:
+    """A binary message in the log (with ``%r``): its size, ``<5 bytes binary>``."""
+
+    __slots__ = ("size",)
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def __repr__(self) -> str:
+        return _("<{size} bytes binary>").format(size=self.size)
+
+
+def _preview(data: str | bytes, limit: int = 80) -> str | _Binary:
+    """How a message shows in the log with ``%r``: text quoted and cut, binary as a size."""
     if isinstance(data, bytes):
-        return f"<{len(data)} bytes binary>"
-    return repr(data[:limit]) + ("…" if len(data) > limit else "")
+        return _Binary(len(data))
+    return data if len(data) <= limit else data[:limit] + "…"
 
 
 class RawConnection:
@@ -129,10 +142,10 @@ class RawConnection:
                 await self._serve()
             await self._hang_up()
         except (ConnectionError, asyncio.IncompleteReadError):
-            logger.info("%s: connection lost", self.peer)
+            logger.info(_("%s: connection lost"), self.peer)
         except Exception:
             # A bug here must cost one connection, never the whole server.
-            logger.exception("%s: unexpected error", self.peer)
+            logger.exception(_("%s: unexpected error"), self.peer)
         finally:
             self.state = ConnectionState.CLOSED
             await self._close_transport()
@@ -164,7 +177,7 @@ class RawConnection:
                 while (end := find_head_end(buffer)) is None:
                     chunk = await self.reader.read(4096)
                     if not chunk:
-                        logger.info("%s: left during the handshake", self.peer)
+                        logger.info(_("%s: left during the handshake"), self.peer)
                         return False
                     buffer += chunk
                 request = parse_request(bytes(buffer[:end]))
@@ -173,11 +186,11 @@ class RawConnection:
             if self._shutting_down:
                 self.writer.write(build_reject_response(503, "server shutting down\n"))
                 return False
-            logger.info("%s: handshake not finished in %ss", self.peer, self.handshake_timeout)
+            logger.info(_("%s: handshake not finished in %ss"), self.peer, self.handshake_timeout)
             self.writer.write(build_reject_response(408, "handshake took too long\n"))
             return False
         except HandshakeError as exc:
-            logger.info("%s: handshake refused (%d): %s", self.peer, exc.status, exc)
+            logger.info(_("%s: handshake refused (%d): %s"), self.peer, exc.status, exc)
             plain_http = exc.status == 426 and exc.header == "Upgrade"
             body = _NOT_WEBSOCKET_BODY if plain_http else None
             self.writer.write(build_error_response(exc, body))
@@ -188,7 +201,7 @@ class RawConnection:
         self.request = request
         self.writer.write(build_accept_response(request))
         self.state = ConnectionState.OPEN
-        logger.info("connection established: %s %s", self.peer, request.target)
+        logger.info(_("connection established"))  # the tutorial's line, as the echo app logs it
         return True
 
     # --- frames (section 5) ----------------------------------------------
@@ -238,11 +251,11 @@ class RawConnection:
             # Section 7.1.7, "Fail the WebSocket Connection". The timeout block
             # has ended, so there is no deadline left to reschedule.
             self._deadline = None
-            logger.info("%s: failing the connection (%d): %s", self.peer, exc.close_code, exc)
+            logger.info(_("%s: failing the connection (%d): %s"), self.peer, exc.close_code, exc)
             if self.state is ConnectionState.OPEN:
-                self._start_closing(exc.close_code, _reason(str(exc)))
+                self._start_closing(exc.close_code, _reason(exc.english))  # the wire: English
         except TimeoutError:
-            logger.info("%s: no close frame within %ss; dropping", self.peer, self.close_timeout)
+            logger.info(_("%s: no close frame within %ss; dropping"), self.peer, self.close_timeout)
             self.writer.transport.abort()
         finally:
             self._deadline = None
@@ -252,7 +265,7 @@ class RawConnection:
         if isinstance(event, Message):
             if self.state is not ConnectionState.OPEN:
                 return  # we already sent close: no more data (section 5.5.1)
-            logger.info("received message: %s", _preview(event.data))
+            logger.info(_("received message: %r"), _preview(event.data))
             reply = (
                 Frame.text(event.data) if isinstance(event.data, str) else Frame.binary(event.data)
             )
@@ -263,7 +276,7 @@ class RawConnection:
         elif isinstance(event, Close):
             if self.state is ConnectionState.OPEN:
                 # The client started closing: echo its code (section 5.5.1).
-                logger.info("%s: client closed (%d %s)", self.peer, event.code, event.reason)
+                logger.info(_("%s: client closed (%d %s)"), self.peer, event.code, event.reason)
                 self._start_closing(event.code, event.reason)
             self.state = ConnectionState.CLOSED
 

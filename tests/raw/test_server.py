@@ -504,3 +504,39 @@ def test_the_shared_origin_and_host_rules_can_be_switched_on():
     assert b"Origin" in response.body
     rebinding = handshake_refused(build_request("evil.example", "/"), check_host=True)
     assert rebinding.status == 403
+
+
+def test_logs_the_tutorials_chinese_lines(caplog, chinese):
+    """In Chinese, the raw server logs the Koa2 tutorial's own two lines, as the echo app does."""
+    caplog.set_level(logging.INFO, logger="labkit.raw")
+
+    async def scenario():
+        async with serving() as (_, port):
+            client = await RawClient.connect(port)
+            assert await client.echo("hi there") == "hi there"
+            await client.send(Frame.binary(b"\x00\x01").serialize(mask=True))
+            assert (await client.recv_frame()).payload == b"\x00\x01"
+            await client.aclose()
+
+    run(scenario())
+    messages = [r.getMessage() for r in caplog.records if r.name == "labkit.raw"]
+    assert "WebSocket 连接已建立" in messages
+    assert "接收到消息: 'hi there'" in messages
+    assert "接收到消息: <2 字节的二进制数据>" in messages
+
+
+def test_a_close_reason_stays_english_in_chinese(chinese):
+    """The reason of the close frame is on the wire: English, whatever the kit speaks."""
+    reasons: list[str] = []
+
+    async def scenario():
+        async with serving() as (_, port):
+            client = await RawClient.connect(port)
+            await client.send(raw_frame(0x81, b"ok \xff"))
+            code, reason = await client.expect_close()
+            assert code == 1007
+            reasons.append(reason)
+            await client.aclose()
+
+    run(scenario())
+    assert reasons[0] and reasons[0].isascii(), reasons
