@@ -34,7 +34,9 @@ The same port answers ``GET /`` (and ``GET /rooms/NAME``) with a self-contained
 chat page whose WebSocket connects back to the page's own path. The page is
 sent with a Content Security Policy that only allows its own inline script
 and style, as a second line of defence behind its rule of never parsing user
-text as HTML.
+text as HTML. It speaks English and Chinese: every language's texts come with
+it in a JSON data block (:mod:`labkit.chat.page_text`), the request's
+``Accept-Language`` picks the default, and a switch on the page changes it.
 """
 
 from __future__ import annotations
@@ -54,20 +56,34 @@ from labkit.app import App, Context, HttpResponse, Next
 from labkit.chat.backplane import Backplane, LocalBackplane
 from labkit.chat.ledger import MAIN_ROOM, MAX_ROOMS, ROOM_PREFIX, ROOM_RULE, room_of
 from labkit.chat.limits import ABUSE_LIMIT, ABUSE_WINDOW, BURST, RATE, TYPING_INTERVAL
+from labkit.chat.page_text import choose_language, render
 from labkit.chat.protocol import HISTORY, MAX_MESSAGE_SIZE, shown
 from labkit.chat.room import Action, Broadcast, Disconnect, Reply, Room, Submit
 from labkit.errors import HandshakeRefused
 
+from ..i18n import LANGUAGES, _, get_language
+
 __all__ = ["ChatApp", "chat_app", "page_html"]
 
 
-def page_html() -> str:
-    """Return the chat page (``labkit/chat/page.html``), read fresh from the package."""
-    return resources.files("labkit.chat").joinpath("page.html").read_text("utf-8")
+def page_html(language: str | None = None) -> str:
+    """Return the chat page as it is served, read fresh from the package.
+
+    ``labkit/chat/page.html`` with its data block filled with every language's
+    texts (:func:`labkit.chat.page_text.render`); ``language`` is the default
+    the page falls back to (``"en"``, ``"zh-CN"``), the kit's current one if ``None``.
+    """
+    html = resources.files("labkit.chat").joinpath("page.html").read_text("utf-8")
+    return render(html, language or get_language())
 
 
 def _csp(html: str) -> str:
-    """A Content Security Policy allowing exactly the page's inline script and style."""
+    """A Content Security Policy allowing exactly the page's inline script and style.
+
+    Only a bare ``<script>`` is code, and hashed; the texts' JSON data block
+    (``<script id="labkit-text" type="application/json">``) is never run, so
+    it needs no hash and may differ from one request to the next.
+    """
 
     def hashes(tag: str) -> str:
         blocks = re.findall(rf"<{tag}>(.*?)</{tag}>", html, flags=re.DOTALL)
@@ -218,7 +234,10 @@ def chat_app(
 
     def log_presence(kind: str, name: str, count: int) -> None:
         # What a teacher watches: names and counts, not page loads.
-        app.logger.info("%s %s the room (%d in the room)", name, kind, count)
+        if kind == "joined":
+            app.logger.info(_("%s joined the room (%d in the room)"), name, count)
+        else:
+            app.logger.info(_("%s left the room (%d in the room)"), name, count)
 
     def make_room(shared: bool, owner: str) -> Room[Context]:
         room = Room(
@@ -245,10 +264,21 @@ def chat_app(
     else:
         plane = _redis_backplane(redis, make_room, max_rooms, hold, history, presence_timeout)
     app.plane, app.room = plane, plane.main
-    html = page_html()
-    headers = (("Content-Security-Policy", _csp(html)), ("Referrer-Policy", "no-referrer"))
+    # One page per default language; the policy's hashes are the same for each.
+    pages: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {}
+    for language in LANGUAGES:
+        html = page_html(language)
+        pages[language] = (
+            html,
+            (
+                ("Content-Security-Policy", _csp(html)),
+                ("Referrer-Policy", "no-referrer"),
+                ("Vary", "Accept-Language"),
+            ),
+        )
 
     def page(request: Request) -> HttpResponse:
+        html, headers = pages[choose_language(request.headers.get("Accept-Language"))]
         return HttpResponse(200, html, "text/html; charset=utf-8", headers)
 
     app.http("/")(page)
@@ -308,7 +338,7 @@ def chat_app(
                     # Never wait for another user's socket: it may be slow.
                     app.broadcast(action.text, to=(action.conn,))
             elif isinstance(action, Disconnect):
-                ctx.log.info("closing with %d: %s", action.code, action.reason)
+                ctx.log.info(_("closing with %d: %s"), action.code, action.reason)
                 # Out of the room first: a flooder's answering close frame sits
                 # behind the frames it already sent, which are left unread (TCP
                 # pushes back on it), so the close can take close_timeout.

@@ -8,8 +8,11 @@ JSON, answered with ``bad_json``) and looks at what came before the answer.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import json
+import re
 import socket
 import struct
 import urllib.request
@@ -25,7 +28,16 @@ import labkit
 from labkit.app import MAX_BUFFER, App
 from labkit.chat import chat_app
 from labkit.chat.app import page_html
-from labkit.chat.protocol import MAX_MESSAGE_SIZE
+from labkit.chat.page_text import (
+    DATA_BLOCK,
+    ERROR_MESSAGES,
+    PAGE_MESSAGES,
+    choose_language,
+    page_texts,
+    script_json,
+)
+from labkit.chat.protocol import MAX_MESSAGE_SIZE, ErrorCode
+from labkit.i18n import gettext_for
 from labkit.runner import ServerHandle
 
 from .conftest import unique
@@ -100,6 +112,132 @@ def test_the_page_never_parses_text_as_html() -> None:
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
         assert sink not in html
     assert "textContent" in html
+
+
+def get_page(url: str, accept_language: str | None = None) -> tuple[str, dict[str, str]]:
+    """GET the page with an ``Accept-Language`` (or none); return its body and headers."""
+    headers = {} if accept_language is None else {"Accept-Language": accept_language}
+    request = urllib.request.Request(url, headers=headers)
+    with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+        return response.read().decode("utf-8"), dict(response.headers)
+
+
+def texts_of(html: str) -> dict[str, Any]:
+    """The page's JSON data block, parsed."""
+    block = DATA_BLOCK.search(html)
+    assert block is not None
+    return json.loads(block.group(2))
+
+
+def test_a_chinese_browser_gets_chinese_by_default(server: ServerHandle) -> None:
+    """Accept-Language zh-CN: the data block defaults to zh-CN and holds 加入 and 发送."""
+    body, headers = get_page(server.http_url, "zh-CN,zh;q=0.9")
+    texts = texts_of(body)
+    assert texts["default"] == "zh-CN"
+    assert sorted(texts["languages"]) == ["en", "zh-CN"]
+    chinese = texts["languages"]["zh-CN"]
+    assert chinese["Join"] == "加入" and chinese["Send"] == "发送"
+    assert texts["languages"]["en"]["Join"] == "Join"
+    assert "加入" in body and "发送" in body
+    assert headers["Vary"] == "Accept-Language"
+
+
+def test_an_english_browser_gets_english_by_default(server: ServerHandle) -> None:
+    """Accept-Language en-US: the default is en; every language comes with the page anyway."""
+    body, _headers = get_page(server.http_url, "en-US,en;q=0.9")
+    texts = texts_of(body)
+    assert texts["default"] == "en"
+    assert texts["languages"]["zh-CN"]["Join"] == "加入"
+    assert body == page_html("en")
+
+
+@pytest.mark.parametrize(
+    ("header", "language"),
+    [
+        ("zh-CN,zh;q=0.9", "zh-CN"),
+        ("zh-TW", "zh-CN"),
+        ("zh-Hans-CN;q=0.8, en;q=0.5", "zh-CN"),
+        ("en;q=0.5, zh;q=0.8", "zh-CN"),
+        ("fr-FR, en-GB;q=0.7, zh;q=0.6", "en"),
+        ("zh;q=0, en", "en"),
+        ("de, fr;q=0.5", "en"),  # nothing the kit speaks: its current language
+        ("*", "en"),
+        ("", "en"),
+        (None, "en"),
+        ("zh;q=oops, en;q=0.1", "en"),
+    ],
+)
+def test_accept_language_picks_by_q_value(header: str | None, language: str) -> None:
+    assert choose_language(header) == language
+
+
+def test_without_a_browser_preference_the_kits_language_is_the_default(chinese: None) -> None:
+    """No usable Accept-Language: the page defaults to what the kit speaks now."""
+    del chinese
+    assert choose_language(None) == "zh-CN"
+    assert choose_language("de") == "zh-CN"
+    assert choose_language("en-US") == "en"
+    # The texts do not depend on the kernel's language: both are always there.
+    texts = texts_of(page_html())
+    assert texts["default"] == "zh-CN"
+    assert texts["languages"]["en"]["Send"] == "Send"
+
+
+def test_the_data_block_cannot_close_its_script_tag() -> None:
+    """JSON in a <script> escapes <, > and &, so no text can end the tag or open a comment."""
+    nasty = {"x": "</script><script>alert(1)</script><!-- & \u2028\u2029 '\""}
+    encoded = script_json(nasty)
+    for raw in ("<", ">", "&", "\u2028", "\u2029"):
+        assert raw not in encoded
+    assert "\\u003c/script\\u003e" in encoded
+    assert json.loads(encoded) == nasty
+    # The served block: one element, whose text is exactly the JSON.
+    html = page_html("zh-CN")
+    block = DATA_BLOCK.search(html)
+    assert block is not None and "<" not in block.group(2)
+    assert html.count('<script id="labkit-text"') == 1
+
+
+def test_the_policy_hashes_the_script_that_runs_and_nothing_else(server: ServerHandle) -> None:
+    """The CSP names the hash of the page's one executable script; the JSON block is data."""
+    for language in ("zh-CN", "en-US"):
+        body, headers = get_page(server.http_url, language)
+        policy = dict(
+            part.strip().split(" ", 1) for part in headers["Content-Security-Policy"].split(";")
+        )
+        scripts = re.findall(r"<script>(.*?)</script>", body, flags=re.DOTALL)
+        assert len(scripts) == 1
+        digest = base64.b64encode(hashlib.sha256(scripts[0].encode()).digest()).decode()
+        assert policy["script-src"] == f"'sha256-{digest}'"
+        assert re.findall(r"<script\b[^>]*>", body) == [
+            '<script id="labkit-text" type="application/json">',
+            "<script>",
+        ]
+        # No inline event handler (CSP would block it), no javascript: URL.
+        assert not re.search(r"<[^>]*\son[a-z]+\s*=", body, flags=re.IGNORECASE)
+        assert "javascript:" not in body.lower()
+
+
+def test_every_text_of_the_page_is_in_the_catalog() -> None:
+    """Each key the page shows is declared in page_text.py, each declared key is used,
+    and each has a Chinese translation with the same placeholders."""
+    html = page_html()
+    declared = set(PAGE_MESSAGES)
+    used = set(re.findall(r'data-(?:text|placeholder|label)="([^"]+)"', html))
+    used |= set(re.findall(r'\b(?:t|system)\("([^"\n]+)"', html))
+    used |= set(re.findall(r'\bplace\([\w.]+, "([^"\n]+)"', html))
+    assert used, "no texts found in the page"
+    assert used <= declared, used - declared
+    for message in declared:
+        assert f'"{message}"' in html, f"declared but not used by page.html: {message!r}"
+    assert set(ERROR_MESSAGES) == {str(code) for code in ErrorCode}
+    chinese = page_texts("zh-CN")
+    assert chinese.keys() == declared | set(ERROR_MESSAGES.values())
+    for message, text in chinese.items():
+        assert text != message, f"not translated: {message!r}"
+        assert sorted(re.findall(r"\{\w+\}", text)) == sorted(re.findall(r"\{\w+\}", message))
+    assert page_texts("en") == {m: m for m in chinese}
+    assert gettext_for("zh-CN").gettext("Join") == "加入"
 
 
 # --- joining, chatting, leaving ----------------------------------------------
