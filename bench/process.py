@@ -1,7 +1,7 @@
 """Start, watch and stop the server under test in a process of its own.
 
 A :class:`ServerProcess` runs one command that prints ``listening on URL``
-when ready (``python -m bench.serve KIND`` or ``node
+(in whatever language: the line ends with the URL) when ready (``python -m bench.serve KIND`` or ``node
 bench/koa/server.js KIND``), and reads the kernel's accounting of that
 process from ``/proc``: its resident memory (for memory per connection) and
 its CPU time (to wait until it is quiet before the next measurement, so that
@@ -112,8 +112,11 @@ class ServerProcess:
         def read() -> None:
             assert self._proc.stdout is not None
             for line in self._proc.stdout:
-                if line.startswith("listening on "):
-                    found.append(line.split()[-1])
+                # The URL ends the ready line in every language the kit speaks
+                # ("listening on ws://…", "正在监听 ws://…").
+                words = line.split()
+                if words and words[-1].startswith(("ws://", "wss://")):
+                    found.append(words[-1])
                     ready.set()
             ready.set()  # end of output: the process is gone
 
