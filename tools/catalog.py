@@ -102,6 +102,11 @@ def _strings(value: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
+def _key(value: str | tuple[str, ...] | list[str]) -> str | tuple[str, ...]:
+    """A message id or string as one hashable value (plurals: a tuple of forms)."""
+    return value if isinstance(value, str) else tuple(value)
+
+
 def _read(path: Path) -> Catalog:
     with path.open("rb") as handle:
         return read_po(handle, locale=path.parent.parent.name, domain=DOMAIN)
@@ -237,14 +242,14 @@ def check(locale_dir: Path = LOCALE_DIR, template: Catalog | None = None) -> lis
             continue
         with mo_path.open("rb") as handle:
             compiled = read_mo(handle)
-        compiled_strings = {m.id: m.string for m in compiled if m.id}
+        compiled_strings = {_key(m.id): _key(m.string) for m in compiled if m.id}
         stale = [
             message
             for message in catalog
             if message.id
             and not message.fuzzy
             and all(_strings(message.string))
-            and compiled_strings.get(message.id) != message.string
+            and compiled_strings.get(_key(message.id)) != _key(message.string)
         ]
         if stale:
             first = _strings(stale[0].id)[0]

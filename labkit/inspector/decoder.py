@@ -55,6 +55,8 @@ from labkit.protocol import (
 )
 from labkit.protocol.http11 import tokens
 
+from ..i18n import _
+
 __all__ = ["KEEP_PAYLOAD", "MAX_INSPECTED_FRAME", "PREVIEW_CHARS", "DecoderState", "WireDecoder"]
 
 #: Largest frame decoded, in bytes. A frame is held whole before it is shown;
@@ -153,7 +155,9 @@ class WireDecoder:
         try:
             self._advance(direction, out)
         except Exception as exc:  # a bug here must never cost the observed connection
-            self._fail(direction, f"inspector could not decode: {exc!r}", out)
+            self._fail(
+                direction, _("inspector could not decode: {error}").format(error=repr(exc)), out
+            )
         return out
 
     # --- the state machine ----------------------------------------------------
@@ -163,7 +167,7 @@ class WireDecoder:
         if side.state is DecoderState.HEAD:
             self._head(direction, out)
         if side.state is DecoderState.WAIT and len(side.buffer) > MAX_HEAD_SIZE:
-            self._fail(direction, "client sent data before the server answered", out)
+            self._fail(direction, _("client sent data before the server answered"), out)
         if side.state is DecoderState.FRAMES:
             self._frames(direction, out)
 
@@ -188,9 +192,9 @@ class WireDecoder:
             end = find_head_end(buf)
             if end is None:
                 return
-            start_line, headers, _ = parse_head(bytes(buf[:end]))
+            start_line, headers, _size = parse_head(bytes(buf[:end]))
         except LabkitError as exc:
-            self._fail(direction, f"bad HTTP head: {exc}", out)
+            self._fail(direction, _("bad HTTP head: {error}").format(error=exc), out)
             return
         head = bytes(buf[:end]).decode("latin-1")
         del buf[:end]
@@ -199,10 +203,10 @@ class WireDecoder:
             out.append(HandshakeRecord(self.conn, direction, start_line, pairs, head))
             side.state = DecoderState.WAIT
             return
-        version, _, rest = start_line.partition(" ")
-        code, _, reason = rest.partition(" ")
+        version, _sep, rest = start_line.partition(" ")
+        code, _sep, reason = rest.partition(" ")
         if not version.startswith("HTTP/") or not (len(code) == 3 and code.isdigit()):
-            self._fail(direction, f"malformed status line {start_line!r}", out)
+            self._fail(direction, _("malformed status line {line!r}").format(line=start_line), out)
             return
         status = int(code)
         out.append(HandshakeRecord(self.conn, direction, start_line, pairs, head, status, reason))
@@ -235,7 +239,7 @@ class WireDecoder:
                 side.need = len(buf) + exc.needed
                 return
             except LabkitError as exc:
-                self._fail(direction, f"not a valid frame: {exc}", out)
+                self._fail(direction, _("not a valid frame: {error}").format(error=exc), out)
                 return
             del buf[:used]
             side.need = 2
@@ -249,25 +253,26 @@ class WireDecoder:
         notes: list[str] = []
         if frame.masked != (direction is _C2S):
             notes.append(
-                "client frames must be masked (section 5.1)"
+                _("client frames must be masked (section 5.1)")
                 if direction is _C2S
-                else "server frames must not be masked (section 5.1)"
+                else _("server frames must not be masked (section 5.1)")
             )
         if opcode in (Opcode.TEXT, Opcode.BINARY):
             if side.message is not None:
-                notes.append(f"{opcode.name} frame inside an unfinished message (section 5.4)")
+                note = _("{opcode} frame inside an unfinished message (section 5.4)")
+                notes.append(note.format(opcode=opcode.name))
             side.message = opcode
             side.compressed = rsv[0] and side.inflate is not None
             side.text = (
                 codecs.getincrementaldecoder("utf-8")("replace") if opcode is Opcode.TEXT else None
             )
         elif opcode is Opcode.CONT and side.message is None:
-            notes.append("continuation frame without a message to continue (section 5.4)")
+            notes.append(_("continuation frame without a message to continue (section 5.4)"))
         # permessage-deflate marks the first frame of a deflated message with
         # RSV1 (RFC 7692, section 6); every other RSV bit needs an extension.
         deflated_start = opcode in (Opcode.TEXT, Opcode.BINARY) and side.compressed
         if any(rsv) and not (rsv == (True, False, False) and deflated_start):
-            notes.append("RSV bit set but no extension negotiated for it (section 5.2)")
+            notes.append(_("RSV bit set but no extension negotiated for it (section 5.2)"))
 
         close_code: int | None = None
         close_reason: str | None = None
@@ -275,7 +280,7 @@ class WireDecoder:
             try:
                 code, close_reason = parse_close(frame.payload)
             except LabkitError as exc:
-                preview = f"invalid close payload: {exc}"
+                preview = _("invalid close payload: {error}").format(error=exc)
                 notes.append(str(exc))
             else:
                 close_code = int(code)
@@ -314,7 +319,7 @@ class WireDecoder:
                 data = _inflate(side.inflate, data, frame.fin, self.keep_payload)
             except zlib.error as exc:
                 side.inflate = None  # its window is lost; later messages cannot be inflated
-                return f"(could not inflate: {exc})"
+                return _("(could not inflate: {error})").format(error=exc)
         if side.text is None:
             return prefix + self._hex(data)
         text = side.text.decode(data, frame.fin)
@@ -323,7 +328,7 @@ class WireDecoder:
 
     def _hex(self, data: bytes) -> str:
         if not data:
-            return "(empty)"
+            return _("(empty)")
         n = max(1, self.preview // 3)
         return data[:n].hex(" ") + (" …" if len(data) > n else "")
 
@@ -356,8 +361,9 @@ def _not_http(buf: bytes | bytearray, *, request: bool) -> str:
     end = bytes(buf[: MAX_HEAD_SIZE + 4]).find(b"\r\n\r\n")
     scanned = buf if end == -1 else buf[:end]
     if _CONTROL.search(scanned):
-        what = "request" if request else "response"
-        return f"not an HTTP {what}: control bytes where a head was expected"
+        if request:
+            return _("not an HTTP request: control bytes where a head was expected")
+        return _("not an HTTP response: control bytes where a head was expected")
     if request:
         method = _METHOD.match(buf)
         length = method.end() if method else 0
@@ -365,7 +371,7 @@ def _not_http(buf: bytes | bytearray, *, request: bool) -> str:
             return ""  # only capitals so far: could still be a method
         if length and buf[length : length + 1] == b" ":
             return ""
-        return "not an HTTP request: it does not start with a method such as GET"
+        return _("not an HTTP request: it does not start with a method such as GET")
     if bytes(buf[:5]) != b"HTTP/"[: len(buf[:5])]:
-        return "not an HTTP response: it does not start with HTTP/"
+        return _("not an HTTP response: it does not start with HTTP/")
     return ""

@@ -45,6 +45,8 @@ from labkit.inspector.store import KEEP_RECORDS, RecordLog
 from labkit.runner import ServerHandle
 from labkit.streams import StreamListener
 
+from ..i18n import _
+
 if TYPE_CHECKING:
     from labkit.inspector.view import InspectorView
 
@@ -81,11 +83,14 @@ def _parse_target(target: Target) -> tuple[str, int]:
         url = urllib.parse.urlsplit(str(target))
         if url.scheme == "wss":
             raise ValueError(
-                "the inspector reads plain ws:// traffic; wss:// is encrypted with TLS, "
-                "so the bytes in the middle cannot be decoded"
+                _(
+                    "the inspector reads plain ws:// traffic; wss:// is encrypted with TLS, "
+                    "so the bytes in the middle cannot be decoded"
+                )
             )
         if url.scheme not in ("ws", "http") or not url.hostname:
-            raise ValueError(f"target must look like ws://host:port/, got {target!r}")
+            line = _("target must look like ws://host:port/, got {target!r}")
+            raise ValueError(line.format(target=target))
         host, port = url.hostname, url.port or 80
     # A server bound to every interface is reached through the loopback one.
     return ("127.0.0.1" if host in _WILDCARDS else host), int(port)
@@ -148,7 +153,7 @@ class Inspector:
     def text(self, last: int = 50) -> str:
         """The last ``last`` records as plain text, one line each."""
         lines = [r.line() for r in self.store.snapshot(last)]
-        return "\n".join(lines) if lines else "(no records yet)"
+        return "\n".join(lines) if lines else _("(no records yet)")
 
     def clear(self) -> None:
         """Forget the records seen so far (connections keep being watched)."""
@@ -237,16 +242,18 @@ class _Pair:
         self.tap.store.add(records)
 
     async def run(self) -> None:
-        _, client_writer = self.client
+        client_writer = self.client[1]
         peer = client_writer.get_extra_info("peername")
         try:
             self.upstream = await asyncio.wait_for(
                 asyncio.open_connection(self.tap.host, self.tap.port), CONNECT_TIMEOUT
             )
         except (OSError, TimeoutError) as exc:
-            self._add(
-                ErrorRecord(self.conn, None, f"cannot reach {self.tap.target}: {exc or 'timeout'}")
-            )
+            if str(exc):
+                line = _("cannot reach {target}: {error}").format(target=self.tap.target, error=exc)
+            else:
+                line = _("cannot reach {target}: timed out").format(target=self.tap.target)
+            self._add(ErrorRecord(self.conn, None, line))
             client_writer.transport.abort()
             return
         except asyncio.CancelledError:
@@ -256,7 +263,7 @@ class _Pair:
         self._add(ConnRecord(self.conn, None, "open", f"{source} → {self.tap.target}"))
         log.info("#%d: %s → %s", self.conn, source, self.tap.target)
         up_reader, up_writer = self.upstream
-        client_reader, _ = self.client
+        client_reader = self.client[0]
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._pump(Direction.CLIENT_TO_SERVER, client_reader, up_writer))
@@ -265,10 +272,13 @@ class _Pair:
             await self._close_all()
             c2s = self.decoder.bytes_seen(Direction.CLIENT_TO_SERVER)
             s2c = self.decoder.bytes_seen(Direction.SERVER_TO_CLIENT)
-            cause = f"; {self.cause}" if self.cause else ""
-            detail = f"c→s {c2s} B, s→c {s2c} B{cause}"
+            if self.cause:
+                detail = _("c→s {sent} B, s→c {received} B; {cause}")
+            else:
+                detail = _("c→s {sent} B, s→c {received} B")
+            detail = detail.format(sent=c2s, received=s2c, cause=self.cause)
             self._add(ConnRecord(self.conn, None, "closed", detail))
-            log.info("#%d: closed (%s)", self.conn, detail)
+            log.info(_("#%d: closed (%s)"), self.conn, detail)
 
     async def _pump(
         self, direction: Direction, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -286,12 +296,17 @@ class _Pair:
                 await writer.drain()  # backpressure: a slow receiver slows the sender
         except OSError as exc:  # reset or broken pipe on either socket
             if not self.aborted:
-                self.cause = f"{direction.short} failed: {exc.__class__.__name__}"
+                line = _("{direction} failed: {error}")
+                self.cause = line.format(direction=direction.short, error=exc.__class__.__name__)
                 self.abort()
             return
         if self.aborted:
             return
-        self._add(ConnRecord(self.conn, direction, "eof", f"{direction.sender} finished sending"))
+        if direction is Direction.CLIENT_TO_SERVER:
+            finished = _("client finished sending")
+        else:
+            finished = _("server finished sending")
+        self._add(ConnRecord(self.conn, direction, "eof", finished))
         try:
             if writer.can_write_eof():
                 writer.write_eof()  # pass the half-close on (TCP FIN)
@@ -304,12 +319,12 @@ class _Pair:
         try:
             self._add(*self.decoder.feed(direction, data))
         except Exception:  # watching must never break the connection watched
-            log.exception("inspector #%d could not record %s bytes", self.conn, direction)
+            log.exception(_("inspector #%d could not record %s bytes"), self.conn, direction)
 
     def abort(self) -> None:
         """Reset both sides at once (used when stopping, or when one side reset)."""
         if not self.aborted and not self.cause:
-            self.cause = "stopped by the inspector"
+            self.cause = _("stopped by the inspector")
         self.aborted = True
         self.client[1].transport.abort()
         if self.upstream is not None:

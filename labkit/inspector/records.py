@@ -17,9 +17,12 @@ Every record carries ``conn`` (the inspector's number for the connection) and
 from __future__ import annotations
 
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import ClassVar
+
+from ..i18n import N_, _
 
 __all__ = [
     "ConnRecord",
@@ -58,6 +61,23 @@ class Direction(Enum):
 
 def _prefix(conn: int, direction: Direction | None) -> str:
     return f"#{conn:<3} {direction.short if direction else '   '}"
+
+
+def _pad(text: str, width: int) -> str:
+    """``text`` padded to ``width`` columns; a Chinese character takes two."""
+    used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(0, width - used)
+
+
+# How each TCP event reads, in a line and in the live table.
+_CONN_EVENTS = {
+    # TRANSLATORS: the inspector saw a TCP connection open.
+    "open": N_("TCP open"),
+    # TRANSLATORS: the inspector saw one side finish sending (a TCP half-close, FIN).
+    "eof": N_("TCP eof"),
+    # TRANSLATORS: the inspector saw a TCP connection closed.
+    "closed": N_("TCP closed"),
+}
 
 
 @dataclass(frozen=True)
@@ -100,7 +120,9 @@ class HandshakeRecord:
             if name.lower() in ("upgrade", "sec-websocket-key", "sec-websocket-accept")
         ]
         tail = f"  ({'; '.join(extra)})" if extra else ""
-        return f"{_prefix(self.conn, self.direction)} HANDSHAKE {self.start_line}{tail}"
+        # TRANSLATORS: marks an HTTP head of the opening handshake in the inspector's text.
+        what = _("HANDSHAKE")
+        return f"{_prefix(self.conn, self.direction)} {what} {self.start_line}{tail}"
 
 
 @dataclass(frozen=True)
@@ -156,11 +178,12 @@ class FrameRecord:
     def line(self) -> str:
         """One line of plain text, in columns: FIN, opcode, mask, length, preview."""
         rsv = "".join(f" RSV{i}" for i, bit in enumerate(self.rsv, 1) if bit)
-        mask = f"key={self.mask_key}" if self.mask_key else "unmasked"
+        # TRANSLATORS: a frame sent without a masking key, in the inspector's text.
+        mask = f"key={self.mask_key}" if self.mask_key else _("unmasked")
         note = f"  !! {self.note}" if self.note else ""
         return (
             f"{_prefix(self.conn, self.direction)} FIN={int(self.fin)} {self.opcode:<6}{rsv} "
-            f"{mask:<12} len={self.length:<6} {self.preview}{note}"
+            f"{_pad(mask, 12)} len={self.length:<6} {self.preview}{note}"
         )
 
 
@@ -191,7 +214,9 @@ class ErrorRecord:
     def line(self) -> str:
         """One line of plain text: the message and the bytes in hex."""
         data = f"  [{self.data[:16].hex(' ')}{' …' if len(self.data) > 16 else ''}]"
-        return f"{_prefix(self.conn, self.direction)} ERROR {self.message}" + (
+        # TRANSLATORS: marks bytes the inspector could not decode, in its text.
+        what = _("ERROR")
+        return f"{_prefix(self.conn, self.direction)} {what} {self.message}" + (
             data if self.data else ""
         )
 
@@ -217,10 +242,15 @@ class ConnRecord:
     detail: str = ""
     time: float = field(default_factory=time.time, compare=False)
 
+    def what(self) -> str:
+        """The event as it reads: ``TCP open``, ``TCP eof``, ``TCP closed``."""
+        shown = _CONN_EVENTS.get(self.event)
+        return _(shown) if shown else f"TCP {self.event}"
+
     def line(self) -> str:
         """One line of plain text."""
         detail = f" {self.detail}" if self.detail else ""
-        return f"{_prefix(self.conn, self.direction)} TCP {self.event}{detail}"
+        return f"{_prefix(self.conn, self.direction)} {self.what()}{detail}"
 
 
 Record = HandshakeRecord | FrameRecord | ErrorRecord | ConnRecord

@@ -18,6 +18,8 @@ from typing import Protocol
 from labkit.inspector.records import Record
 from labkit.journal import Journal
 
+from ..i18n import _
+
 __all__ = ["KEEP_RECORDS", "RecordLog", "Watcher"]
 
 log = logging.getLogger("labkit.inspector")
@@ -86,8 +88,9 @@ class RecordLog:
         """
 
         def failure(last: list[Record]) -> str:
-            shown = "\n".join(r.line() for r in last) or "(no records)"
-            return f"no matching record within {timeout} s; last records:\n{shown}"
+            shown = "\n".join(r.line() for r in last) or _("(no records)")
+            line = _("no matching record within {timeout} s; last records:\n{records}")
+            return line.format(timeout=timeout, records=shown)
 
         return self._journal.wait_for(predicate, timeout, failure=failure)
 
@@ -104,7 +107,7 @@ class RecordLog:
             try:
                 watcher.records_changed()
             except Exception:  # a broken view must not stop the recording
-                log.exception("an inspector view failed to update")
+                log.exception(_("an inspector view failed to update"))
 
     def __len__(self) -> int:
         return len(self._journal)

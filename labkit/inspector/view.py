@@ -37,6 +37,7 @@ import ipywidgets as widgets
 
 from labkit.inspector.records import (
     ConnRecord,
+    Direction,
     ErrorRecord,
     FrameRecord,
     HandshakeRecord,
@@ -44,6 +45,8 @@ from labkit.inspector.records import (
 )
 from labkit.inspector.store import RecordLog
 from labkit.runner import kit_loop
+
+from ..i18n import N_, _
 
 __all__ = ["REDRAW_EVERY", "InspectorView", "render_records"]
 
@@ -70,7 +73,27 @@ _STYLE = """<style>
 .labkit-inspector .lk-head{font-family:sans-serif;font-size:.85em;color:#666;margin:2px 0}
 </style>"""
 
-_COLUMNS = ("#conn", "dir", "FIN", "opcode", "MASK / key", "len", "payload / close")
+# The table's columns. FIN and MASK are the bits' names in RFC 6455 (section 5.2).
+_COLUMNS = (
+    # TRANSLATORS: an inspector column: the connection's number, shown as #1, #2...
+    N_("#conn"),
+    # TRANSLATORS: an inspector column: which way the bytes went (c→s, s→c).
+    N_("dir"),
+    "FIN",
+    N_("opcode"),
+    # TRANSLATORS: an inspector column: keep MASK (the bit's name); "key" is the masking key.
+    N_("MASK / key"),
+    # TRANSLATORS: an inspector column: the payload length in bytes.
+    N_("len"),
+    # TRANSLATORS: an inspector column: the payload preview, or a close frame's code and reason.
+    N_("payload / close"),
+)
+
+# A direction's name, shown when the pointer rests on its arrow.
+_DIRECTIONS = {
+    Direction.CLIENT_TO_SERVER: N_("client→server"),
+    Direction.SERVER_TO_CLIENT: N_("server→client"),
+}
 
 
 def _e(value: object) -> str:
@@ -82,7 +105,7 @@ def _row(record: Record) -> str:
     direction = getattr(record, "direction", None)
     css = {"c→s": "lk-c2s", "s→c": "lk-s2c"}.get(direction.short if direction else "", "")
     arrow = (
-        f'<td class="lk-dir" title="{_e(direction)}">{_e(direction.short)}</td>'
+        f'<td class="lk-dir" title="{_e(_(_DIRECTIONS[direction]))}">{_e(direction.short)}</td>'
         if direction
         else "<td></td>"
     )
@@ -106,14 +129,16 @@ def _row(record: Record) -> str:
         )
     if isinstance(record, ErrorRecord):
         data = f" [{_e(record.data[:16].hex(' '))}]" if record.data else ""
+        # (not inside the f-string: the catalog's extractor would not see it there)
+        error = _("error: {message}").format(message=record.message)
         return (
             f'<tr class="lk-error {css}" data-kind="error">{conn}{arrow}'
-            f'<td colspan="5">error: {_e(record.message)}{data}</td></tr>'
+            f'<td colspan="5">{_e(error)}{data}</td></tr>'
         )
     assert isinstance(record, ConnRecord)
     return (
         f'<tr class="lk-conn {css}" data-kind="conn">{conn}{arrow}'
-        f'<td colspan="5">TCP {_e(record.event)} {_e(record.detail)}</td></tr>'
+        f'<td colspan="5">{_e(record.what())} {_e(record.detail)}</td></tr>'
     )
 
 
@@ -123,7 +148,7 @@ def _headers(record: HandshakeRecord) -> str:
 
 def render_records(records: Iterable[Record]) -> str:
     """The records as an HTML table, oldest first (the view's scroll box scrolls it)."""
-    head = "".join(f"<th>{_e(c)}</th>" for c in _COLUMNS)
+    head = "".join(f"<th>{_e(_(c))}</th>" for c in _COLUMNS)
     rows = "".join(_row(r) for r in records)
     return (
         f'{_STYLE}<div class="lk-scroll tex2jax_ignore mathjax_ignore">'
@@ -162,7 +187,7 @@ class InspectorView(widgets.VBox):
             [self._table, self._anchor], layout=widgets.Layout(max_height=height)
         )
         self._scroller.add_class("lk-scroller")
-        self._clear = widgets.Button(description="Clear", icon="trash")
+        self._clear = widgets.Button(description=_("Clear"), icon="trash")
         self._clear.add_class("labkit-inspector-clear")
         self._clear.on_click(lambda _b: self.clear())
         super().__init__([self._summary, self._scroller, self._clear])
@@ -184,11 +209,15 @@ class InspectorView(widgets.VBox):
             self._last_draw = time.monotonic()
         records = self.store.snapshot(self.shown)
         total = len(self.store)
-        self._summary.value = (
-            f'<div class="lk-head">inspector → {_e(self.target)} · '
-            f"{total} record{'s' if total != 1 else ''}"
-            f"{f' (last {self.shown} shown)' if total > self.shown else ''}</div>"
-        )
+        # More records than shown means more than one: only the short line has a "1 record".
+        if total > self.shown:
+            line = _("inspector → {target} · {count} records (last {shown} shown)")
+        elif total == 1:
+            line = _("inspector → {target} · {count} record")
+        else:
+            line = _("inspector → {target} · {count} records")
+        summary = line.format(target=self.target, count=total, shown=self.shown)
+        self._summary.value = f'<div class="lk-head">{_e(summary)}</div>'
         self._table.value = render_records(records)
 
     def clear(self) -> None:

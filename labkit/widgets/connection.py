@@ -20,9 +20,10 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from ..client import CloseEvent, MessageEvent, ReadyState, WebSocket
+from ..i18n import _
 from . import reconnect
 
-__all__ = ["Connection"]
+__all__ = ["Connection", "ready_state"]
 
 _LIVE = (WebSocket.CONNECTING, WebSocket.OPEN)
 
@@ -30,6 +31,21 @@ _LIVE = (WebSocket.CONNECTING, WebSocket.OPEN)
 Intent = Literal["open", "closed", "retired"]
 #: A line for the panel's log: its kind ("system" or "error") and its text.
 Note = tuple[str, str]
+
+
+def ready_state(state: ReadyState | str) -> ReadyState:
+    """A :class:`~labkit.client.ReadyState` from itself or its name (``"OPEN"``).
+
+    Raises:
+        ValueError: any other name (``"open"``), naming the four there are.
+    """
+    if isinstance(state, str):
+        if state not in ReadyState.__members__:
+            names = ", ".join(ReadyState.__members__)
+            line = _("state must be a ReadyState or one of {names}, not {state!r}")
+            raise ValueError(line.format(names=names, state=state))
+        return ReadyState[state]
+    return ReadyState(state)
 
 
 class Connection:
@@ -99,7 +115,7 @@ class Connection:
             self._on_state(ReadyState.CLOSING, "", None)
             ws.close()
         elif retrying:
-            self._on_state(ReadyState.CLOSED, "", ("system", "stopped reconnecting"))
+            self._on_state(ReadyState.CLOSED, "", ("system", _("stopped reconnecting")))
 
     def retire(self, reason: str) -> WebSocket | None:
         """Close for good (a newer panel took over); return the socket still closing."""
@@ -109,10 +125,10 @@ class Connection:
             self._attempt = 0
             ws = self.ws
         if ws is not None and ws.readyState in _LIVE:
-            self._on_state(ReadyState.CLOSING, "replaced", None)
-            ws.close(1000, reason)
+            self._on_state(ReadyState.CLOSING, self._status(), None)
+            ws.close(1000, reason)  # the reason goes on the wire: as given
             return ws
-        self._on_state(ReadyState.CLOSED, "replaced", ("system", self._retired_note))
+        self._on_state(ReadyState.CLOSED, self._status(), ("system", self._retired_note))
         return None
 
     # --- inside ------------------------------------------------------------------
@@ -139,9 +155,10 @@ class Connection:
 
     def _status(self) -> str:
         if self.intent == "retired":
-            return "replaced"
+            return _("replaced")
         if self._attempt:
-            return f"reconnecting ({self._attempt}/{len(reconnect.BACKOFF)})…"
+            line = _("reconnecting ({attempt}/{tries})…")
+            return line.format(attempt=self._attempt, tries=len(reconnect.BACKOFF))
         return ""
 
     def _open_event(self, ws: WebSocket, _event: Any) -> None:

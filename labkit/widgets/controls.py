@@ -7,11 +7,13 @@ the browser tests find each part by its class (``labkit-chat-input``,
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import ipywidgets as widgets
 
+from ..i18n import _
 from .entry import EntryGuard
 
 __all__ = ["Controls", "build_controls"]
@@ -46,31 +48,33 @@ def build_controls(chat: bool, on_line: Callable[[str], None]) -> Controls:
     """Make the widgets of a panel (``chat``: the room's protocol, with ``/msg``).
 
     The placeholder stays short so that it fits a third of a notebook's width;
-    the hint below the box says the rest.
+    the hint below the box says the rest. Every text is in the language the
+    kit speaks when the panel is made.
     """
     log = widgets.HTML()
     log.add_class("labkit-chat-log")
     text = widgets.Text(
-        placeholder="type a message",
+        placeholder=_("type a message"),
         layout=widgets.Layout(flex="1 1 auto", width="auto", min_width="0"),
     )
     text.add_class("labkit-chat-input")
     send = widgets.Button(
-        description="Send",
+        description=_("Send"),
         button_style="primary",
         icon="paper-plane",
         layout=widgets.Layout(width="auto", flex="0 0 auto"),
     )
     send.add_class("labkit-chat-send")
-    words = "Enter sends" + (" · /msg NAME text: private" if chat else "")
+    # TRANSLATORS: keep "/msg" (what one types); NAME and text stand for a user name and a message.
+    words = _("Enter sends · /msg NAME text: private") if chat else _("Enter sends")
     hint = widgets.HTML(
-        f'<span class="labkit-chat-hint">{words}</span>',
+        f'<span class="labkit-chat-hint">{html.escape(words)}</span>',
         layout=widgets.Layout(min_height="0", margin="0 2px 4px"),
     )
     hint.add_class("labkit-chat-hint-box")
-    toggle = widgets.Button(description="Connect")
+    toggle = widgets.Button(description=_("Connect"))
     toggle.add_class("labkit-chat-connect")
-    clear = widgets.Button(description="Clear")
+    clear = widgets.Button(description=_("Clear"))
     clear.add_class("labkit-chat-clear")
     # Brings typed lines to the kernel exactly (labkit.widgets.entry).
     guard = EntryGuard(on_line, layout=widgets.Layout(display="none"))

@@ -33,6 +33,7 @@ import anywidget
 import traitlets
 
 from ..hosts import allow_public_hosts
+from ..i18n import _
 from ..protocol.policy import is_loopback
 
 __all__ = ["PageLink", "proxy_available"]
@@ -71,7 +72,7 @@ function render({ model, el }) {
   const line = document.createElement("div");
   const frame = document.createElement("iframe");
   frame.style.cssText = "width:100%;border:1px solid #ccc;box-sizing:border-box";
-  frame.title = "labkit page";
+  frame.title = model.get("frame_title");
   el.append(line);
 
   function draw() {
@@ -83,7 +84,7 @@ function render({ model, el }) {
       return;
     }
     if (!local(location.host) && model.get("allowed_host") !== location.host) {
-      line.textContent = "…";  // waiting for the kernel to accept this host name
+      line.textContent = model.get("waiting");  // for the kernel to accept this host name
       return;
     }
     const a = document.createElement("a");
@@ -123,8 +124,12 @@ class PageLink(anywidget.AnyWidget):
             (``labkit.start(labkit.chat_app())``).
         embed: also show the page in a frame below the link.
         height: the frame's CSS height.
-        label: the text before the link.
+        label: the text before the link (default: "Open the page:", in the
+            language the kit speaks).
         query: a query string for the page, without ``?`` (``name=visitor``).
+
+    Every text the browser shows comes from here, translated in the kernel when
+    the widget is made: the script in the browser has no words of its own.
 
     Attributes:
         url: the URL the browser computed (empty until the widget is shown).
@@ -137,9 +142,14 @@ class PageLink(anywidget.AnyWidget):
     fallback_base = traitlets.Unicode("").tag(sync=True)
     embed = traitlets.Bool(True).tag(sync=True)
     height = traitlets.Unicode("420px").tag(sync=True)
-    label = traitlets.Unicode("Open the page:").tag(sync=True)
+    label = traitlets.Unicode("").tag(sync=True)
     query = traitlets.Unicode("").tag(sync=True)
+    #: The line shown instead of the link when this browser cannot reach the port.
     unreachable = traitlets.Unicode().tag(sync=True)
+    #: The line shown while the kernel learns the browser's host name.
+    waiting = traitlets.Unicode("…").tag(sync=True)
+    #: The embedded frame's title (what a screen reader says).
+    frame_title = traitlets.Unicode("").tag(sync=True)
     #: What the browser reports: its ``location.host`` and Jupyter's base URL.
     browser_host = traitlets.Unicode("").tag(sync=True)
     base_url = traitlets.Unicode("").tag(sync=True)
@@ -153,7 +163,7 @@ class PageLink(anywidget.AnyWidget):
         *,
         embed: bool = True,
         height: str = "420px",
-        label: str = "Open the page:",
+        label: str | None = None,
         query: str = "",
         **kwargs: Any,
     ) -> None:
@@ -164,13 +174,14 @@ class PageLink(anywidget.AnyWidget):
             fallback_base=os.environ.get("JUPYTERHUB_SERVICE_PREFIX", ""),
             embed=embed,
             height=height,
-            label=label,
+            label=_("Open the page:") if label is None else label,
             query=query,
-            unreachable=(
-                f"This browser cannot reach port {server.port} of the kernel's machine: "
-                f"install jupyter-server-proxy where Jupyter runs (pip install "
-                f"jupyter-server-proxy, then restart Jupyter), or forward the port."
-            ),
+            unreachable=_(
+                "This browser cannot reach port {port} of the kernel's machine: "
+                "install jupyter-server-proxy where Jupyter runs (pip install "
+                "jupyter-server-proxy, then restart Jupyter), or forward the port."
+            ).format(port=server.port),
+            frame_title=_("labkit page"),
             **kwargs,
         )
         self.server = server

@@ -10,6 +10,7 @@ reason about the same values.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -25,7 +26,16 @@ from labkit.chat.protocol import (
     decode_server_event,
 )
 
-__all__ = ["ChatMessage", "Kind", "from_chat_event", "from_server_event", "from_text_frame"]
+from ..i18n import _
+
+__all__ = [
+    "ChatMessage",
+    "Kind",
+    "from_chat_event",
+    "from_server_event",
+    "from_text_frame",
+    "join_names",
+]
 
 #: own: sent by this panel. other: from someone else (or the echo server).
 #: private: a private message to or from this panel. system: joins, leaves,
@@ -54,12 +64,22 @@ class ChatMessage:
     data: Any = None
 
 
-def from_text_frame(data: str | bytes, sender: str = "server") -> ChatMessage:
-    """A message from a plain (non-chat) server such as echo."""
+def join_names(names: Iterable[str]) -> str:
+    """Names as one list for a sentence: ``ann, bob`` (``ann、bob`` in Chinese)."""
+    # TRANSLATORS: what goes between two names of a list, as in "ann, bob".
+    return _(", ").join(names)
+
+
+def from_text_frame(data: str | bytes, sender: str | None = None) -> ChatMessage:
+    """A message from a plain (non-chat) server such as echo.
+
+    ``sender`` defaults to ``"server"`` in the language the kit speaks.
+    """
+    if sender is None:
+        sender = _("server")
     if isinstance(data, bytes):
-        return ChatMessage(
-            "other", f"<{len(data)} bytes of binary: {data[:16].hex(' ')}>", sender, data=data
-        )
+        text = _("<{count} bytes of binary: {hex}>").format(count=len(data), hex=data[:16].hex(" "))
+        return ChatMessage("other", text, sender, data=data)
     return ChatMessage("other", data, sender, data=data)
 
 
@@ -75,14 +95,22 @@ def from_server_event(event: ServerEvent, me: str) -> ChatMessage | None:
         return ChatMessage(kind, event.text, event.sender, event.to, event.ts, event)
     if isinstance(event, Welcome):
         others = [user for user in event.users if user.casefold() != me.casefold()]
-        who = ", ".join(others) if others else "nobody else yet"
-        return ChatMessage("system", f"welcome, {event.name}! here: {who}", data=event)
+        if others:
+            line = _("welcome, {name}! here: {users}").format(
+                name=event.name, users=join_names(others)
+            )
+        else:
+            line = _("welcome, {name}! here: nobody else yet").format(name=event.name)
+        return ChatMessage("system", line, data=event)
     if isinstance(event, Joined):
-        return ChatMessage("system", f"{event.name} joined ({event.count} online)", data=event)
+        line = _("{name} joined ({count} online)").format(name=event.name, count=event.count)
+        return ChatMessage("system", line, data=event)
     if isinstance(event, Left):
-        return ChatMessage("system", f"{event.name} left ({event.count} online)", data=event)
+        line = _("{name} left ({count} online)").format(name=event.name, count=event.count)
+        return ChatMessage("system", line, data=event)
     if isinstance(event, TypingNotice):
-        return ChatMessage("typing", f"{event.name} is typing…", event.name, data=event)
+        line = _("{name} is typing…").format(name=event.name)
+        return ChatMessage("typing", line, event.name, data=event)
     if isinstance(event, ErrorNotice):
         return ChatMessage("error", f"{event.code}: {event.message}", data=event)
     return None
@@ -97,7 +125,8 @@ def from_chat_event(raw: str | bytes, me: str) -> tuple[ChatMessage | None, Serv
     try:
         event = decode_server_event(raw)
     except ChatError as exc:
-        return ChatMessage(
-            "error", f"unreadable frame from the server ({exc.message}): {raw[:80]!r}", data=raw
-        ), None
+        line = _("unreadable frame from the server ({error}): {frame}").format(
+            error=exc.message, frame=repr(raw[:80])
+        )
+        return ChatMessage("error", line, data=raw), None
     return from_server_event(event, me), event

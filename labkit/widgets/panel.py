@@ -58,12 +58,19 @@ from ..chat.protocol import (
     Welcome,
 )
 from ..client import MessageEvent, ReadyState, WebSocket
+from ..i18n import N_, _
 from ..journal import Journal
 from ..runner import ServerHandle, on_kit_loop, refuse_on_kit_loop
 from . import reconnect
-from .connection import Connection
+from .connection import Connection, ready_state
 from .controls import build_controls
-from .messages import ChatMessage, from_chat_event, from_server_event, from_text_frame
+from .messages import (
+    ChatMessage,
+    from_chat_event,
+    from_server_event,
+    from_text_frame,
+    join_names,
+)
 from .render import render_header, render_log
 
 __all__ = ["KEEP_ENTRIES", "ChatPanel", "PanelMode"]
@@ -93,8 +100,9 @@ def _describe(entry: ChatMessage) -> str:
 
 
 # Why a panel's wait is refused on the kit's loop (labkit.runner.refuse_on_kit_loop).
-_WOULD_BLOCK = (
-    "panel.{}() inside a WebSocket handler would block the loop that delivers what it waits for"
+_WOULD_BLOCK = N_(
+    "panel.{method}() inside a WebSocket handler would block the loop that delivers what it "
+    "waits for"
 )
 
 
@@ -133,7 +141,7 @@ class ChatPanel(widgets.VBox):
             app = server.app if isinstance(server, ServerHandle) else None
             mode = "chat" if getattr(app, "wire_protocol", "text") == "chat" else "text"
         if mode not in ("text", "chat"):
-            raise ValueError(f"mode must be 'text' or 'chat', not {mode!r}")
+            raise ValueError(_("mode must be 'text' or 'chat', not {mode!r}").format(mode=mode))
         self.name = name
         self.mode: PanelMode = mode
         self.users: list[str] = []
@@ -211,7 +219,7 @@ class ChatPanel(widgets.VBox):
     def connect(self) -> ChatPanel:
         """Open the connection (joining the room in chat mode)."""
         if not self._conn.connect():
-            self._add(ChatMessage("error", "a newer panel with this name took over: use it"))
+            self._add(ChatMessage("error", _("a newer panel with this name took over: use it")))
         return self
 
     @property
@@ -231,7 +239,8 @@ class ChatPanel(widgets.VBox):
         """
         ws = self._ws
         if ws is None or ws.readyState != WebSocket.OPEN:
-            raise ConnectionError(f"{self.name}'s panel is {self._state.name}: connect first")
+            line = _("{name}'s panel is {state}: connect first")
+            raise ConnectionError(line.format(name=self.name, state=self._state.name))
         # Shown before it is sent: the reply (an echo, say) arrives on the kit's
         # thread and could otherwise be listed above the line it answers.
         if self.mode == "chat":
@@ -261,14 +270,12 @@ class ChatPanel(widgets.VBox):
                 shows the state and the last entries.
             KitLoopError: when called on the kit's loop (in a handler).
         """
-        refuse_on_kit_loop(_WOULD_BLOCK.format("wait_for"))
+        refuse_on_kit_loop(_(_WOULD_BLOCK).format(method="wait_for"))
 
         def failure(last: list[ChatMessage]) -> str:
             seen = [_describe(m) for m in last]
-            return (
-                f"{self.name}'s panel waited {timeout} s; "
-                f"state {self._state.name}; last entries: {seen}"
-            )
+            line = _("{name}'s panel waited {timeout} s; state {state}; last entries: {seen}")
+            return line.format(name=self.name, timeout=timeout, state=self._state.name, seen=seen)
 
         return self._journal.wait_for(predicate, timeout, failure)
 
@@ -283,15 +290,13 @@ class ChatPanel(widgets.VBox):
             TimeoutError: the state did not come within ``timeout`` seconds.
             KitLoopError: when called on the kit's loop (in a handler).
         """
-        if isinstance(state, str):
-            if state not in ReadyState.__members__:
-                names = ", ".join(ReadyState.__members__)
-                raise ValueError(f"state must be a ReadyState or one of {names}, not {state!r}")
-            state = ReadyState[state]
-        want = ReadyState(state)
-        refuse_on_kit_loop(_WOULD_BLOCK.format("wait_state"))
+        want = ready_state(state)
+        refuse_on_kit_loop(_(_WOULD_BLOCK).format(method="wait_state"))
         if not self._journal.wait_until(lambda: self._state is want, timeout):
-            raise TimeoutError(f"{self.name}'s panel is {self._state.name}, not {want.name}")
+            line = _("{name}'s panel is {state}, not {wanted}")
+            raise TimeoutError(
+                line.format(name=self.name, state=self._state.name, wanted=want.name)
+            )
 
     def clear(self) -> None:
         """Empty the log (``messages`` too)."""
@@ -312,7 +317,7 @@ class ChatPanel(widgets.VBox):
             previous, self._mirror = self._mirror, (view, last, height)
             if previous is not None:
                 old, old_last, old_height = previous
-                as_of = f"as of {time.strftime('%H:%M:%S')}"
+                as_of = _("as of {time}").format(time=time.strftime("%H:%M:%S"))
                 old.value = self._mirrored(old_last, old_height, as_of)
         self._render()
         return view
@@ -355,8 +360,8 @@ class ChatPanel(widgets.VBox):
         """Split a typed line into its text and, for ``/msg NAME text``, the receiver."""
         to = None
         if self.mode == "chat" and text.startswith("/msg "):
-            _, _, rest = text.partition(" ")
-            to, _, text = rest.partition(" ")
+            rest = text.partition(" ")[2]
+            to, _sep, text = rest.partition(" ")
         return text, to or None
 
     def _submit(self) -> None:
@@ -376,7 +381,9 @@ class ChatPanel(widgets.VBox):
         try:
             self.say(*self._line(text))
         except ConnectionError as exc:
-            self._add(ChatMessage("error", f"{exc}; not sent: {text}"))
+            self._add(
+                ChatMessage("error", _("{error}; not sent: {text}").format(error=exc, text=text))
+            )
 
     def _on_toggle(self) -> None:
         if self._state in (ReadyState.OPEN, ReadyState.CONNECTING):
@@ -393,7 +400,10 @@ class ChatPanel(widgets.VBox):
     def _on_open(self, ws: WebSocket, reconnected: bool) -> None:
         if self.mode == "chat":
             ws.send(Join(self.name).encode())
-        line = reconnect.reconnected(self.url) if reconnected else f"connected to {self.url}"
+        if reconnected:
+            line = reconnect.reconnected(self.url)
+        else:
+            line = _("connected to {url}").format(url=self.url)
         self._on_state(ReadyState.OPEN, "", ("system", line))
 
     def _on_state(self, state: ReadyState, status: str, note: tuple[str, str] | None) -> None:
@@ -406,9 +416,8 @@ class ChatPanel(widgets.VBox):
                 self.users = []
             self._state, self._status = state, status
             self._journal.notify()
-        self._toggle.description = (
-            "Disconnect" if state in (ReadyState.OPEN, ReadyState.CONNECTING) else "Connect"
-        )
+        live = state in (ReadyState.OPEN, ReadyState.CONNECTING)
+        self._toggle.description = _("Disconnect") if live else _("Connect")
         self._render()
 
     def _on_message(self, ws: WebSocket, message: MessageEvent) -> None:
@@ -474,7 +483,7 @@ class ChatPanel(widgets.VBox):
             for name in [n for n, t in self._typing.items() if now - t >= TYPING_SHOWN]:
                 del self._typing[name]
             typing = [n for n in self._typing if n != self.name]
-            line = f"{', '.join(typing)} typing…" if typing else ""
+            line = _("{names} typing…").format(names=join_names(typing)) if typing else ""
             users = self.users if self.mode == "chat" else None
             state = self._state.name
             self._header.value = render_header(self.name, state, users, line, status=self._status)

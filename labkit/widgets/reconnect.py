@@ -17,6 +17,8 @@ ask for, with a short backoff, and tells what happened:
 
 from __future__ import annotations
 
+from ..i18n import N_, _
+
 __all__ = [
     "BACKOFF",
     "FOLLOW_CODES",
@@ -41,12 +43,17 @@ BACKOFF = (0.1, 0.3, 0.6, 1.2)
 # Python's "Multiple exceptions" when a name resolves to several addresses.
 _REFUSED = ("ConnectionRefusedError", "Connect call failed", "[Errno 111]", "[Errno 61]", "10061")
 
+# The line of a close the panel follows, one whole sentence per code; {code} is
+# the code and the reason the server gave ("1001 going away"), as received.
 _WHY = {
-    1001: "the server went away (stopped, or replaced by a re-run cell)",
-    1006: "the connection dropped without a close frame",
-    1011: "the server hit an error",
-    1012: "the server is restarting",
-    1013: "the server asks to try again later",
+    1001: N_(
+        "disconnected ({code}): the server went away (stopped, or replaced by a re-run cell); "
+        "reconnecting…"
+    ),
+    1006: N_("disconnected ({code}): the connection dropped without a close frame; reconnecting…"),
+    1011: N_("disconnected ({code}): the server hit an error; reconnecting…"),
+    1012: N_("disconnected ({code}): the server is restarting; reconnecting…"),
+    1013: N_("disconnected ({code}): the server asks to try again later; reconnecting…"),
 }
 
 
@@ -65,33 +72,40 @@ def disconnected(code: int, reason: str, *, by_user: bool) -> str:
     A close the user asked for, or one with a code the panel does not follow,
     reads ``disconnected (CODE REASON)`` and nothing more.
     """
-    line = f"disconnected ({_code(code, reason)})"
+    shown = _code(code, reason)
     if by_user or code not in FOLLOW_CODES:
-        return line
-    return f"{line}: {_WHY[code]}; reconnecting…"
+        return _("disconnected ({code})").format(code=shown)
+    return _(_WHY[code]).format(code=shown)
 
 
 def reconnected(url: str) -> str:
     """The line of a reconnection that worked."""
-    return f"reconnected to {url}: the server is back at the same URL"
+    return _("reconnected to {url}: the server is back at the same URL").format(url=url)
 
 
 def gave_up(url: str, error: str | None, tries: int) -> str:
     """The line when the last attempt failed: nothing listens, or why not."""
     if error is None or is_refused(error):
-        why = f"nothing is listening at {url}"
-    else:
-        why = f"could not reconnect to {url} ({error})"
-    return f"the server went away: {why} (tried {tries} times); press Connect to try again"
+        line = _(
+            "the server went away: nothing is listening at {url} (tried {tries} times); "
+            "press Connect to try again"
+        )
+        return line.format(url=url, tries=tries)
+    line = _(
+        "the server went away: could not reconnect to {url} ({error}) (tried {tries} times); "
+        "press Connect to try again"
+    )
+    return line.format(url=url, error=error, tries=tries)
 
 
 def connect_failed(url: str, error: str | None) -> str:
     """The one line of a first connection that failed."""
     if error is None or is_refused(error):
-        return f"nothing is listening at {url}: is the server running? (labkit.running())"
-    return f"could not connect to {url}: {error}"
+        line = _("nothing is listening at {url}: is the server running? (labkit.running())")
+        return line.format(url=url)
+    return _("could not connect to {url}: {error}").format(url=url, error=error)
 
 
 def replaced(name: str) -> str:
     """The last line of a panel a newer one with the same name took over."""
-    return f"closed: a new panel for {name} took over (its cell ran again)"
+    return _("closed: a new panel for {name} took over (its cell ran again)").format(name=name)

@@ -12,7 +12,8 @@ import html
 import time
 from collections.abc import Iterable
 
-from .messages import ChatMessage
+from ..i18n import N_, _
+from .messages import ChatMessage, join_names
 
 __all__ = ["STATE_COLOURS", "render_header", "render_log"]
 
@@ -22,6 +23,20 @@ STATE_COLOURS = {
     "OPEN": "#2e9d4f",
     "CLOSING": "#f0ad4e",
     "CLOSED": "#c9302c",
+}
+
+# What the header shows for each readyState. The names are the API (the lessons
+# teach them: ``panel.state``, ``wait_state("OPEN")``), so a translation keeps
+# the name and may add words to it.
+_STATE_SHOWN = {
+    # TRANSLATORS: a readyState in a panel's header: keep the name, add words (已连接 OPEN).
+    "CONNECTING": N_("CONNECTING"),
+    # TRANSLATORS: a readyState in a panel's header: keep the name, add words (已连接 OPEN).
+    "OPEN": N_("OPEN"),
+    # TRANSLATORS: a readyState in a panel's header: keep the name, add words (已连接 OPEN).
+    "CLOSING": N_("CLOSING"),
+    # TRANSLATORS: a readyState in a panel's header: keep the name, add words (已连接 OPEN).
+    "CLOSED": N_("CLOSED"),
 }
 
 _STYLE = """<style>
@@ -82,19 +97,22 @@ def render_header(
     view that outlives its kernel never claims to be OPEN.
     """
     colour = STATE_COLOURS.get(state, "#999")
+    shown = _(_STATE_SHOWN[state]) if state in _STATE_SHOWN else state
+    gone = _("kernel gone: run the cell again")
     parts = [
         _STYLE,
         '<div class="lk-head tex2jax_ignore">',
-        f'<span class="lk-dot" style="background:{colour}" title="{_e(state)}"></span>',
+        f'<span class="lk-dot" style="background:{colour}" title="{_e(shown)}"></span>',
         f'<span class="lk-name">{_e(name)}</span>',
-        f'<span class="lk-state" data-state="{_e(state)}">{_e(state)}</span>',
-        '<span class="lk-gone">kernel gone: run the cell again</span>',
+        f'<span class="lk-state" data-state="{_e(state)}">{_e(shown)}</span>',
+        f'<span class="lk-gone">{_e(gone)}</span>',
     ]
     if users is not None:
         listed = list(users)
+        online = _("{count} online").format(count=len(listed))
         parts.append(
             # The count fits a narrow panel; the names show on hover.
-            f'<span class="lk-users" title="{_e(", ".join(listed))}">· {len(listed)} online</span>'
+            f'<span class="lk-users" title="{_e(join_names(listed))}">· {_e(online)}</span>'
         )
     if status:
         parts.append(f'<span class="lk-users lk-status">· {_e(status)}</span>')

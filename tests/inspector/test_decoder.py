@@ -205,3 +205,19 @@ def test_binary_previews_are_hex_and_payload_is_capped(payload: bytes):
     [frame] = decoder.feed(S2C, Frame.binary(payload).serialize(mask=False))
     assert frame.length == len(payload) and frame.payload == payload[:16]
     assert frame.preview == ("(empty)" if not payload else "00 " * 19 + "00 …")
+
+
+def test_notes_errors_and_previews_read_in_chinese(chinese):
+    """zh-CN: a rule broken, bytes that are not HTTP and an empty payload are told in Chinese,
+    with the RFC's section numbers."""
+    decoder = upgraded()
+    [client] = decoder.feed(C2S, Frame.text("hi").serialize(mask=False))
+    assert client.note == "客户端发送的帧必须加掩码（第 5.1 节）"
+    [server] = decoder.feed(S2C, Frame.text("hi").serialize(mask_key=MASK))
+    assert server.note == "服务器发送的帧不能加掩码（第 5.1 节）"
+    [ping] = decoder.feed(S2C, Frame.ping(b"").serialize(mask=False))
+    assert ping.preview == "（空）"
+    [error] = WireDecoder(conn=1).feed(C2S, b"hello there\r\n\r\n")
+    assert error.message == "不是 HTTP 请求：开头不是 GET 这样的方法"
+    [junk] = WireDecoder(conn=1).feed(C2S, b"\x16\x03\x01")
+    assert junk.message == "不是 HTTP 请求：本该是头部的地方出现了控制字符"

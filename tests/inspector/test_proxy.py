@@ -271,3 +271,24 @@ def test_clear_forgets_records_and_the_module_is_reachable_from_labkit():
     tap.clear()
     assert tap.records == [] and tap.text() == "(no records yet)"
     assert tap.name == "inspector"
+
+
+def test_the_tap_speaks_chinese(tapped: ServerHandle, tap: Inspector, chinese):
+    """zh-CN: the half-close and close details, an empty text() and a bad target are Chinese."""
+    assert tap.text() == "（还没有记录）"
+    sock = raw_websocket(tapped.port)
+    with sock:
+        sock.shutdown(socket.SHUT_WR)
+        recv_until_eof(sock)
+    tap.wait_for(closed)
+    details = {(r.event, r.direction): r.detail for r in tap.records if isinstance(r, ConnRecord)}
+    assert details[("eof", C2S)] == "客户端已发送完毕"
+    assert details[("eof", S2C)] == "服务器已发送完毕"
+    assert (
+        details[("closed", None)].startswith("c→s ") and " 字节，s→c " in details[("closed", None)]
+    )
+    assert "TCP 半关闭（EOF） 客户端已发送完毕" in tap.text()
+    with pytest.raises(ValueError, match="检查器只能读取明文的 ws:// 流量"):
+        Inspector(target="wss://example.com/")
+    with pytest.raises(ValueError, match="目标应形如 ws://host:port/"):
+        Inspector(target="ftp://example.com/")

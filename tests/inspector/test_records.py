@@ -68,3 +68,21 @@ def test_records_are_frozen_and_know_their_kind():
         record.fin = False  # type: ignore[misc]
     assert record.kind == "frame" and record.masked
     assert ErrorRecord.kind == "error" and ConnRecord.kind == "conn"
+
+
+def test_lines_read_in_chinese_and_keep_their_columns(chinese):
+    """zh-CN: 握手, 错误, 无掩码 and the TCP events; "len=" starts in the same column
+    whether the frame had a key or not (a Chinese character is two columns wide)."""
+    head = HandshakeRecord(1, C2S, "GET / HTTP/1.1", (("Upgrade", "websocket"),), "GET / ...")
+    assert head.line() == "#1   c→s 握手 GET / HTTP/1.1  (Upgrade: websocket)"
+    assert ErrorRecord(1, C2S, "x", b"").line() == "#1   c→s 错误 x"
+    assert ConnRecord(1, None, "closed", "y").line() == "#1       TCP 连接关闭 y"
+    assert ConnRecord(1, C2S, "eof").what() == "TCP 半关闭（EOF）"
+    keyed, bare = frame().line(), frame(mask_key=None).line()
+    assert "无掩码" in bare
+
+    def column(line: str) -> int:
+        before = line[: line.index("len=")]
+        return sum(2 if "\u4e00" <= c <= "\u9fff" else 1 for c in before)
+
+    assert column(bare) == column(keyed)

@@ -89,3 +89,42 @@ def test_the_table_scrolls_like_a_terminal_in_a_box_that_outlives_redraws(tap: I
     )
     assert html.index("TCP open") < html.index("TCP closed")  # oldest first, top down
     view.close()
+
+
+def test_the_header_row_summary_and_rows_are_chinese(tapped: ServerHandle, tap: Inspector, chinese):
+    """zh-CN: the column headers, the summary, Clear and the TCP rows read in Chinese;
+    FIN, MASK, opcodes and the c→s arrows stay as RFC 6455 names them."""
+    view = tap.view()
+    with connect(tapped.url, compression=None) as ws:
+        ws.send("你好")
+        assert ws.recv(timeout=5) == "你好"
+    tap.wait_for(lambda r: isinstance(r, ConnRecord) and r.event == "closed")
+    view.refresh()
+    header = "".join(
+        f"<th>{c}</th>"
+        for c in ("#连接", "方向", "FIN", "操作码", "MASK / 掩码键", "长度", "负载 / 关闭")
+    )
+    assert f"<thead><tr>{header}</tr></thead>" in view.html
+    assert "TCP 连接打开" in view.html and "TCP 连接关闭 c→s " in view.html
+    assert 'title="客户端→服务器">c→s</td>' in view.html and 'data-opcode="TEXT"' in view.html
+    total = len(tap.records)
+    assert view._summary.value == (
+        f'<div class="lk-head">检查器 → {tap.target} · 共 {total} 条记录</div>'
+    )
+    assert view._clear.description == "清空"
+    error = render_records([ErrorRecord(1, S2C, "坏帧", b"")])
+    assert '<td colspan="5">错误：坏帧</td>' in error
+    view.close()
+
+
+def test_the_summary_counts_records_in_english(tap: Inspector):
+    """One record, several, and more than the table shows: each reads as a whole line."""
+    view = tap.view(shown=2)
+    assert view._summary.value.endswith(f"inspector → {tap.target} · 0 records</div>")
+    tap.store.add([ConnRecord(1, None, "open", "a → b")])
+    view.refresh()
+    assert view._summary.value.endswith(f"inspector → {tap.target} · 1 record</div>")
+    tap.store.add([ConnRecord(1, None, "eof", "x"), ConnRecord(1, None, "closed", "y")])
+    view.refresh()
+    assert view._summary.value.endswith("· 3 records (last 2 shown)</div>")
+    view.close()

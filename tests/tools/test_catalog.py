@@ -80,3 +80,47 @@ def test_check_names_every_kind_of_broken_message(tmp_path) -> None:
     assert ("positional placeholder (name it)", "at {}") in found
     assert any(text.startswith(".mo missing") for text, _ in found)
     assert not any("fine" in message for _, message in found)
+
+
+def test_plurals_are_checked_and_compiled_like_the_rest(tmp_path) -> None:
+    """An ngettext message: both forms extracted, the one Chinese form compiled and checked."""
+    from babel.messages.catalog import Catalog
+
+    template = Catalog()
+    template.add(("{n} record", "{n} records"), locations=[("labkit/x.py", 1)])
+    po = tmp_path / "zh_CN" / "LC_MESSAGES" / "labkit.po"
+    po.parent.mkdir(parents=True)
+    po.write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n'
+        '"Plural-Forms: nplurals=1; plural=0;\\n"\n\n'
+        'msgid "{n} record"\nmsgid_plural "{n} records"\nmsgstr[0] "{n} 条记录"\n',
+        encoding="utf-8",
+    )
+    compiled = catalog._mo_bytes(catalog._read(po))
+    po.with_suffix(".mo").write_bytes(compiled)
+    assert catalog.check(tmp_path, template) == []
+
+
+def test_every_message_the_code_translates_is_in_the_catalog() -> None:
+    """Each ``_("...")`` literal in the package is extracted, even inside an f-string.
+
+    Babel's extractor does not look into f-strings: a ``_()`` there would be
+    translated at run time but never reach the catalog, and the check would not
+    see it. The AST does.
+    """
+    import ast
+
+    extracted = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog.extract() if m.id}
+    missing = []
+    for path in sorted(catalog.PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("_", "N_", "ngettext")
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and node.args[0].value not in extracted
+            ):
+                missing.append(f"{path.relative_to(catalog.ROOT)}:{node.lineno}")
+    assert missing == []

@@ -201,3 +201,36 @@ def test_the_words_of_each_ending():
         "ws://h/", "InvalidStatus: 403", 4
     )
     assert list(reconnect.BACKOFF) == sorted(reconnect.BACKOFF) and sum(reconnect.BACKOFF) < 5
+
+
+def test_a_server_that_goes_away_for_good_is_told_in_chinese(chinese):
+    """Under zh-CN: the 1001 line, the retries in the header, then "nothing listens"."""
+    server = labkit.start(labkit.echo_app(), name=unique("follow-gone-zh"))
+    panel = ChatPanel(server, "ada")
+    panel.wait_state("OPEN")
+    url = server.url
+    server.stop()  # for good: every retry finds a closed port
+    went = panel.wait_for(lambda m: m.text.startswith("连接已断开（1001"))
+    assert went.text.endswith("：服务器已离开（被停止，或被重新运行的单元格替换）；正在重新连接…")
+    gave_up = panel.wait_for(lambda m: m.text.startswith("服务器已断开"))
+    assert gave_up.text == (
+        f"服务器已断开：{url} 上没有服务在监听（已尝试 4 次）；请点击“连接”再试一次"
+    )
+    panel.wait_state("CLOSED")
+    assert panel._toggle.description == "连接"
+    panel.close()
+
+
+def test_a_replaced_panel_says_so_in_chinese(room, chinese):
+    """The old panel's last line and header status, when a namesake takes over, are Chinese."""
+    from labkit.chat.protocol import Welcome
+
+    old = ChatPanel(room, "alice")
+    old.wait_for(lambda m: isinstance(m.data, Welcome))
+    new = ChatPanel(room, "alice")
+    old.wait_for(lambda m: m.text == "已关闭：alice 的新面板接替了它（它所在的单元格重新运行了）")
+    old.wait_state("CLOSED")
+    assert "· 已被替换" in old._header.value
+    old.connect()
+    assert texts(old, "error")[-1] == "同名的新面板已经接替了这个面板：请使用新面板"
+    new.close()

@@ -20,6 +20,7 @@ def test_the_link_carries_the_port_the_secret_and_the_proxy() -> None:
         assert isinstance(link, PageLink)
         assert (link.port, link.secret_path) == (server.port, server.app.secret_path)
         assert link.proxy is proxy_available() and link.height == "300px"
+        assert (link.label, link.frame_title) == ("Open the page:", "labkit page")
     finally:
         server.stop()
 
@@ -51,3 +52,20 @@ def test_a_local_browser_teaches_the_kit_nothing() -> None:
         assert hosts.public_hosts() == before
     finally:
         server.stop()
+
+
+def test_the_link_s_words_come_from_the_kernel_in_its_language(chinese) -> None:
+    """The script shows only what Python sends: label, the unreachable line, the frame's title."""
+    from labkit.widgets.link import _ESM
+
+    server = labkit.start(labkit.echo_app(), name="test-link-zh")
+    try:
+        link = server.page()
+        assert link.label == "打开页面："
+        assert link.unreachable.startswith(f"此浏览器无法访问内核所在机器的 {server.port} 端口")
+        assert link.frame_title == "labkit 页面"
+        assert PageLink(server, label="看这里：").label == "看这里："
+    finally:
+        server.stop()
+    for english in ("labkit page", "Open the page", "cannot reach"):
+        assert english not in _ESM

@@ -68,3 +68,21 @@ def test_a_welcome_names_the_others_and_history_entries_decode_alike():
     refused = from_server_event(ErrorNotice(ErrorCode.NAME_TAKEN, "taken"), "ada")
     assert refused.text == "name_taken: taken"
     assert from_server_event(TypingNotice("bob"), "ada").sender == "bob"
+
+
+def test_room_events_read_in_chinese(chinese):
+    """zh-CN: welcome, join, leave, typing and an unreadable frame are Chinese sentences."""
+    welcome = Welcome("ada", ("ada", "bob", "cy"))
+    assert from_server_event(welcome, "ada").text == "欢迎你，ada！在线的有：bob、cy"
+    assert (
+        decode({"type": "join", "name": "cy", "count": 3})[0].text == "cy 加入了聊天室（3 人在线）"
+    )
+    assert (
+        decode({"type": "leave", "name": "cy", "count": 2})[0].text == "cy 离开了聊天室（2 人在线）"
+    )
+    assert from_server_event(TypingNotice("bob"), "ada").text == "bob 正在输入…"
+    entry, _ = from_chat_event("{nope", "ada")
+    assert entry.text.startswith("服务器发来了无法读取的帧（")
+    assert (
+        from_text_frame("hi").sender == "服务器" and from_text_frame("hi", "echo").sender == "echo"
+    )

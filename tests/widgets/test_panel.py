@@ -271,3 +271,66 @@ def test_a_panel_joins_a_room_of_its_own_by_path() -> None:
             panel.close()
     finally:
         server.stop()
+
+
+# --- in Chinese ------------------------------------------------------------------
+
+
+def test_a_panel_made_in_chinese_has_chinese_labels_and_says_nothing_listens(chinese):
+    """Under zh-CN the buttons, placeholder, hint and header are Chinese, and a dead port
+    gives the Chinese line (the readyState names stay, as the API has them)."""
+    server = labkit.start(labkit.echo_app(), name="panel-dead-zh")
+    url = server.url
+    server.stop()  # a real port that nothing listens on any more
+    panel = ChatPanel(url, "ada")
+    error = panel.wait_for(lambda m: m.kind == "error")
+    panel.wait_state("CLOSED")
+    assert error.text == f"{url} 上没有服务在监听：服务器启动了吗？（labkit.running()）"
+    assert panel._send_button.description == "发送"
+    assert panel._toggle.description == "连接"
+    assert panel._clear.description == "清空"
+    assert panel._text.placeholder == "输入消息"
+    assert "按回车发送" in panel._hint.value and "/msg" not in panel._hint.value
+    header = panel._header.value
+    assert 'data-state="CLOSED"' in header and ">已关闭 CLOSED</span>" in header
+    assert "内核已断开：请重新运行这个单元格" in header
+    with pytest.raises(ConnectionError, match="ada 的面板处于 CLOSED 状态：请先连接"):
+        panel.say("无人接收")
+    panel.close()
+
+
+def test_an_echo_panel_in_chinese_says_connected_and_names_the_server(echo, chinese):
+    """Connected and echoed lines read in Chinese; the state dot still reads OPEN."""
+    panel = ChatPanel(echo, "ada")
+    panel.wait_state("OPEN")
+    assert panel._toggle.description == "断开连接"
+    assert panel.messages[0].text == f"已连接到 {echo.url}"
+    assert ">已连接 OPEN</span>" in panel._header.value
+    panel.say("你好")
+    reply = panel.wait_for(lambda m: m.kind == "other")
+    assert (reply.sender, reply.text) == ("服务器", "你好")
+    panel._ws.send(b"\x00\x01")  # binary, straight on the socket: the echo sends it back
+    binary = panel.wait_for(lambda m: isinstance(m.data, bytes))
+    assert binary.text == "<2 字节的二进制数据：00 01>"
+    panel.disconnect()
+    panel.wait_state("CLOSED")
+    assert panel.messages[-1].text == "连接已断开（1000）"
+
+
+def test_a_chat_panel_in_chinese_welcomes_and_hints_at_private_messages(room, chinese):
+    """welcome / join lines, the online count and the /msg hint are Chinese; /msg stays."""
+    from labkit.chat.protocol import Joined, Welcome
+
+    alice = ChatPanel(room, "alice")
+    first = alice.wait_for(lambda m: isinstance(m.data, Welcome))
+    assert first.text == "欢迎你，alice！目前还没有其他人"
+    assert "按回车发送 · /msg 用户名 内容：私聊" in alice._hint.value
+    bob = ChatPanel(room, "bob")
+    assert (
+        bob.wait_for(lambda m: isinstance(m.data, Welcome)).text == "欢迎你，bob！在线的有：alice"
+    )
+    joined = alice.wait_for(lambda m: isinstance(m.data, Joined))
+    assert joined.text == "bob 加入了聊天室（2 人在线）"
+    assert "· 2 人在线" in alice._header.value and 'title="alice、bob"' in alice._header.value
+    for panel in (alice, bob):
+        panel.close()

@@ -46,3 +46,13 @@ def test_a_header_never_claims_open_once_the_widgets_are_disconnected():
     assert ".jupyter-widgets-disconnected :is(.lk-state,.lk-users){display:none}" in html
     assert ".jupyter-widgets-disconnected .lk-gone{display:inline}" in html
     assert "· reconnecting (1/4)…" in html
+
+
+def test_the_header_in_chinese_keeps_the_state_name_and_adds_words(chinese):
+    """zh-CN: "已连接 OPEN", a Chinese count and kernel note; data-state stays the API name."""
+    html = render_header("ada", "OPEN", ["ada", "bob"], status="正在重新连接（1/4）…")
+    assert 'data-state="OPEN">已连接 OPEN</span>' in html
+    assert "· 2 人在线" in html and 'title="ada、bob"' in html
+    assert '<span class="lk-gone">内核已断开：请重新运行这个单元格</span>' in html
+    for state, shown in [("CONNECTING", "正在连接"), ("CLOSING", "正在关闭"), ("CLOSED", "已关闭")]:
+        assert f'data-state="{state}">{shown} {state}</span>' in render_header("ada", state)
