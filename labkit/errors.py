@@ -37,9 +37,18 @@ the layer that catches them knows what to send without a lookup table::
 
 The names of the client errors follow the DOM exceptions a browser raises in
 the same situations, so the Python client reads like the JavaScript one.
+
+An error's message is in the language the kit speaks when it is raised
+(:mod:`labkit.i18n`). What an error puts on the wire (the body of an HTTP
+refusal, the reason of a close frame, a chat error event) stays English in
+every language: :attr:`ProtocolError.english` and ``ChatError.message`` keep it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .i18n import N_, _
 
 __all__ = [
     "BackplaneError",
@@ -60,7 +69,24 @@ __all__ = [
     "RedisNotFoundError",
     "ServerError",
     "UnsupportedVersion",
+    "in_both",
 ]
+
+
+def in_both(message: str, values: Mapping[str, object]) -> tuple[str, str]:
+    """``message`` filled in with ``values``: in the language spoken now, and in English.
+
+    ``message`` is the English ``msgid`` (marked with ``N_`` where it is written);
+    it is formatted only when there are ``values``, so text from elsewhere
+    (braces and all) passes through unchanged.
+
+    Returns:
+        ``(shown, english)``: what a learner reads, and what goes on the wire.
+    """
+    shown = _(message) if message else message
+    if not values:
+        return shown, message
+    return shown.format(**values), message.format(**values)
 
 
 class LabkitError(Exception):
@@ -84,9 +110,11 @@ class PortInUseError(ServerError, OSError):
         self.host = host
         self.port = port
         super().__init__(
-            f"port {port} on {host} is already in use by another program "
-            f"(not a labkit server in this kernel). Stop that program, pick "
-            f"another port, or pass port=0 to let the system choose a free one."
+            _(
+                "port {port} on {host} is already in use by another program "
+                "(not a labkit server in this kernel). Stop that program, pick "
+                "another port, or pass port=0 to let the system choose a free one."
+            ).format(port=port, host=host)
         )
 
 
@@ -111,11 +139,13 @@ class RedisNotFoundError(ServerError, FileNotFoundError):
     def __init__(self, binary: str) -> None:
         self.binary = binary
         super().__init__(
-            f"cannot start Redis: no {binary!r} found (on PATH or as a file). Install it "
-            f"with one of: `apt-get install redis-server` (Debian, Ubuntu), "
-            f"`conda install -c conda-forge redis-server` (conda, Binder), "
-            f"`brew install redis` (macOS); or pass binary='/path/to/redis-server' "
-            f"(or set LABKIT_REDIS_SERVER)."
+            _(
+                "cannot start Redis: no {binary} found (on PATH or as a file). Install it "
+                "with one of: `apt-get install redis-server` (Debian, Ubuntu), "
+                "`conda install -c conda-forge redis-server` (conda, Binder), "
+                "`brew install redis` (macOS); or pass binary='/path/to/redis-server' "
+                "(or set LABKIT_REDIS_SERVER)."
+            ).format(binary=repr(binary))
         )
 
     def __str__(self) -> str:  # FileNotFoundError would show "[Errno None] ..."
@@ -148,21 +178,31 @@ class HandshakeRefused(LabkitError):
 class ProtocolError(LabkitError):
     """The peer broke RFC 6455.
 
+    ``message`` is the English text (marked with ``N_``), its ``{name}``
+    placeholders filled in from ``values`` (none may be called ``close_code``);
+    ``str(error)`` is it in the language spoken when it was raised.
+
     Attributes:
         close_code: the close code to send before failing the connection
             (RFC 6455, section 7.4.1). 1002 unless a subclass says otherwise.
+        english: the message in English, for the wire (an HTTP refusal's body,
+            a close frame's reason), whatever language the kit speaks.
     """
 
     close_code: int = 1002
 
-    def __init__(self, message: str, close_code: int | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, /, close_code: int | None = None, **values: object) -> None:
+        shown, self.english = in_both(message, values)
+        super().__init__(shown)
         if close_code is not None:
             self.close_code = close_code
 
 
 class HandshakeError(ProtocolError):
     """The opening handshake is malformed (RFC 6455, section 4.2.1).
+
+    ``values`` fill in ``message`` as for :class:`ProtocolError` (so no
+    placeholder may be called ``header`` or ``status``).
 
     Attributes:
         status: the HTTP status to answer with (400 unless stated).
@@ -172,9 +212,15 @@ class HandshakeError(ProtocolError):
     status: int = 400
 
     def __init__(
-        self, message: str, *, header: str | None = None, status: int | None = None
+        self,
+        message: str,
+        /,
+        *,
+        header: str | None = None,
+        status: int | None = None,
+        **values: object,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, **values)
         self.header = header
         if status is not None:
             self.status = status
@@ -191,8 +237,9 @@ class UnsupportedVersion(HandshakeError):
 
     def __init__(self, version: str | None) -> None:
         super().__init__(
-            f"unsupported Sec-WebSocket-Version {version!r}; this server speaks 13",
+            N_("unsupported Sec-WebSocket-Version {version}; this server speaks 13"),
             header="Sec-WebSocket-Version",
+            version=repr(version),
         )
         self.version = version
 

@@ -41,6 +41,8 @@ from websockets.asyncio.server import ServerConnection
 from websockets.frames import Opcode
 from websockets.protocol import State
 
+from .i18n import _
+
 __all__ = [
     "CONNECTION_ATTRIBUTES",
     "LOGGING_ATTRIBUTES",
@@ -252,7 +254,7 @@ class FastConnection(ServerConnection, asyncio.BufferedProtocol):
 
     def _close_overdue(self) -> None:
         if not self.connection_lost_waiter.done():
-            self.logger.info("no TCP close within close_timeout; dropping the connection")
+            self.logger.info(_("no TCP close within close_timeout; dropping the connection"))
             self.transport.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -107,3 +107,64 @@ def test_only_handler_walks_the_chain_like_logging() -> None:
     finally:
         child.propagate = parent.propagate = True
         parent.removeHandler(book)
+
+
+class _Lines(logging.Handler):
+    """Keeps every line it is given, formatted, and says when the awaited one arrives."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+        self.awaited = ""
+        self.arrived = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+        if record.getMessage() == self.awaited:
+            self.arrived.set()
+
+
+@pytest.mark.usefixtures("chinese")
+def test_a_client_that_never_hangs_up_is_dropped_with_a_chinese_line() -> None:
+    """A client keeping TCP open after the close frames is cut at close_timeout; the log says so."""
+    import socket
+
+    from labkit.protocol import Frame, IncompleteFrame, build_request, decode_frame, find_head_end
+
+    app = App("internals-zh", close_timeout=0.2)
+
+    @app.use
+    async def echo(ctx: Context, next) -> None:
+        async for message in ctx.websocket:
+            await ctx.websocket.send(message)
+
+    wire = app.logger.getChild("wire")
+    lines = _Lines()
+    lines.awaited = "在 close_timeout 内没有等到客户端关闭 TCP；断开连接"
+    wire.addHandler(lines)
+    level = wire.level
+    wire.setLevel(logging.INFO)  # the wire logger starts at WARNING
+    handle = labkit.start(app, name="test-internals-zh")
+    try:
+        with socket.create_connection(("127.0.0.1", handle.port), timeout=10) as sock:
+            sock.sendall(build_request(f"127.0.0.1:{handle.port}", "/"))
+            buffer = b""
+            while (end := find_head_end(buffer)) is None:
+                buffer += sock.recv(4096)
+            assert buffer.startswith(b"HTTP/1.1 101")
+            sock.sendall(Frame.close(1000).serialize(mask=True))
+            buffer = buffer[end:]
+            while True:  # the server's close frame; then this client says nothing more
+                try:
+                    frame, _ = decode_frame(buffer)
+                    break
+                except IncompleteFrame:
+                    buffer += sock.recv(4096)
+            assert frame.opcode.name == "CLOSE"
+            # The server half-closes and waits for this client's FIN, which never
+            # comes while the socket stays open: at close_timeout it drops TCP.
+            assert lines.arrived.wait(10), lines.lines
+    finally:
+        handle.stop()
+        wire.removeHandler(lines)
+        wire.setLevel(level)

@@ -1,7 +1,8 @@
 """The chat room of lesson 3: protocol, room state, server and page.
 
 * :mod:`labkit.chat.protocol`: the JSON wire protocol both ways, requests and
-  events, parse, encode and decode (no I/O).
+  events, parse, encode and decode (no I/O); :mod:`labkit.chat.quoting`: how
+  its error messages quote what a client sent.
 * :mod:`labkit.chat.room`: a room's state machine, per connection (no I/O);
   :mod:`labkit.chat.limits`: its flood control.
 * :mod:`labkit.chat.ledger`: what a room holds in common (members, unique

@@ -35,6 +35,7 @@ from typing import Any
 from labkit.chat.ledger import MAIN_ROOM, MAX_ROOMS, RoomEvent
 from labkit.chat.room import Action, Room
 from labkit.errors import HandshakeRefused
+from labkit.i18n import _
 
 __all__ = ["Backplane", "Deliver", "LocalBackplane", "RoomFactory", "full_text"]
 
@@ -47,7 +48,10 @@ RoomFactory = Callable[[bool, str], Room[Any]]
 
 
 def full_text(open_rooms: int, limit: int) -> str:
-    """The refusal of a handshake for one room too many: the limit, and how to raise it."""
+    """The refusal of a handshake for one room too many: the limit, and how to raise it.
+
+    It is the body of a ``503``, so it stays English in every language.
+    """
     return (
         f"this chat already has {open_rooms} rooms open under /rooms/, its limit "
         f"(max_rooms={limit}); try again when one empties, or raise the limit: "
@@ -75,7 +79,7 @@ class Backplane(ABC):
 
     def __init__(self, make_room: RoomFactory, *, max_rooms: int = MAX_ROOMS, hold: float = 11.0):
         if max_rooms < 0:
-            raise ValueError("max_rooms must be >= 0")
+            raise ValueError(_("max_rooms must be >= 0"))
         self.max_rooms = max_rooms
         self.hold = hold
         self._make_room = make_room
@@ -107,7 +111,7 @@ class Backplane(ABC):
             try:
                 deliver(room, actions)
             except Exception:  # a reader or the outbox must outlive any one delivery
-                log.exception("delivering %d actions failed", len(actions))
+                log.exception(_("delivering %d actions failed"), len(actions))
 
         self._deliver = guarded
 

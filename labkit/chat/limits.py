@@ -13,6 +13,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from labkit.i18n import _
+
 __all__ = ["ABUSE_LIMIT", "ABUSE_WINDOW", "BURST", "RATE", "TYPING_INTERVAL", "RateLimiter"]
 
 RATE = 20.0
@@ -52,7 +54,7 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if rate <= 0 or burst < 1:
-            raise ValueError("a rate limiter needs rate > 0 and burst >= 1")
+            raise ValueError(_("a rate limiter needs rate > 0 and burst >= 1"))
         self.rate = float(rate)
         self.burst = float(burst)
         self._clock = clock

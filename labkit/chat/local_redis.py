@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from labkit.errors import RedisNotFoundError, ServerError
+from labkit.i18n import _
 
 if TYPE_CHECKING:
     from labkit.runner import ServerHandle
@@ -168,7 +169,7 @@ class RedisServer:
         if proc is not None and proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             proc.wait(STOP_TIMEOUT)
-        log.info("killed redis-server on port %d", self.port)
+        log.info(_("killed redis-server on port %d"), self.port)
 
     def restart(self, timeout: float = READY_TIMEOUT) -> RedisServer:
         """Start ``redis-server`` again on the same port (empty); return once it answers.
@@ -179,11 +180,13 @@ class RedisServer:
         from labkit.runner import run_sync
 
         if self.handle is None or not self.handle.running:
-            raise ServerError(f"{self.name} is stopped: start it with start_redis()")
+            raise ServerError(
+                _("{name} is stopped: start it with start_redis()").format(name=self.name)
+            )
         if self.alive:
             self.kill()
         run_sync(self._launch(self.port, timeout), timeout=timeout + 5)
-        log.info("restarted redis-server on port %d", self.port)
+        log.info(_("restarted redis-server on port %d"), self.port)
         return self
 
     def stop(self) -> None:
@@ -209,7 +212,7 @@ class RedisServer:
             ServerError: it did not start (its log's last lines say why).
         """
         if host not in ("127.0.0.1", "localhost"):
-            raise ServerError("this Redis only listens on 127.0.0.1 (it has no password)")
+            raise ServerError(_("this Redis only listens on 127.0.0.1 (it has no password)"))
         await self._launch(port or _free_port(), READY_TIMEOUT)
         return _Running(self)
 
@@ -236,8 +239,10 @@ class RedisServer:
                 proc.wait()
                 tail = _tail(logfile)
                 if "Address already in use" in tail:
-                    raise OSError(errno.EADDRINUSE, f"port {port} is already in use")
-                raise ServerError(f"redis-server did not start on port {port}: {tail}")
+                    in_use = _("port {port} is already in use").format(port=port)
+                    raise OSError(errno.EADDRINUSE, in_use)
+                failed = _("redis-server did not start on port {port}: {log}")
+                raise ServerError(failed.format(port=port, log=tail))
             await asyncio.sleep(0.02)  # polls a condition (PING), with a deadline
 
     def _terminate(self) -> None:
@@ -258,7 +263,7 @@ class RedisServer:
         folder, self._folder = self._folder, None
         if folder is not None:
             folder.cleanup()
-        log.info("stopped redis-server on port %d", self.port)
+        log.info(_("stopped redis-server on port %d"), self.port)
 
 
 def _free_port() -> int:
@@ -289,8 +294,8 @@ def _tail(logfile: Path, lines: int = 3) -> str:
     try:
         text = logfile.read_text("utf-8", "replace")
     except OSError:
-        return "(no log)"
-    return " | ".join(line.strip() for line in text.splitlines()[-lines:]) or "(empty log)"
+        return _("(no log)")
+    return " | ".join(line.strip() for line in text.splitlines()[-lines:]) or _("(empty log)")
 
 
 def start_redis(name: str = "redis", *, port: int = 0, binary: str | None = None) -> RedisServer:

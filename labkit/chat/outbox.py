@@ -24,6 +24,7 @@ from redis.exceptions import NoScriptError, RedisError
 
 from labkit.chat.redis_lua import Script
 from labkit.errors import BackplaneError
+from labkit.i18n import _
 
 __all__ = ["BATCH", "Outbox"]
 
@@ -74,7 +75,7 @@ class Outbox:
     def put(self, script: Script, argv: list[str], done: Callable[[Any], None]) -> None:
         """Queue ``script(namespace, *argv)``; ``done`` gets its result (never raises)."""
         if not self.available or len(self._queue) >= self.limit:
-            done(BackplaneError("Redis is unreachable, or the outbox is full"))
+            done(BackplaneError(_("Redis is unreachable, or the outbox is full")))
             return
         deadline = asyncio.get_running_loop().time() + self.timeout
         self._queue.append(_Op(script, [self.namespace, *argv], deadline, done))
@@ -103,7 +104,7 @@ class Outbox:
         try:
             await asyncio.wait_for(self._drained.wait(), timeout)
         except TimeoutError:
-            log.warning("%d events still unsent to Redis at stop", len(self._queue))
+            log.warning(_("%d events still unsent to Redis at stop"), len(self._queue))
 
     async def run(self) -> None:
         """Send queued calls until cancelled."""
@@ -116,7 +117,7 @@ class Outbox:
                 while self._queue and len(batch) < BATCH:
                     op = self._queue.popleft()
                     if op.deadline < now or not self.available:
-                        _settle(op, BackplaneError("Redis did not take it in time"))
+                        _settle(op, BackplaneError(_("Redis did not take it in time")))
                     else:
                         batch.append(op)
                 if batch:
@@ -132,7 +133,7 @@ class Outbox:
             results = await pipe.execute(raise_on_error=False)
         except asyncio.CancelledError:
             for op in batch:
-                _settle(op, BackplaneError("the chat is stopping"))
+                _settle(op, BackplaneError(_("the chat is stopping")))
             raise
         except (RedisError, OSError) as exc:
             self._trouble(exc)
@@ -141,7 +142,7 @@ class Outbox:
             if isinstance(result, NoScriptError):
                 self._trouble(result)  # Redis restarted between two round trips
             if isinstance(result, Exception) and not isinstance(result, BackplaneError):
-                log.warning("%s failed in Redis: %s", op.script.name, result)
+                log.warning(_("%s failed in Redis: %s"), op.script.name, result)
                 result = BackplaneError(str(result))
             _settle(op, result)
 
@@ -150,4 +151,4 @@ def _settle(op: _Op, result: Any) -> None:
     try:
         op.done(result)
     except Exception:  # a delivery must never stop the writer
-        log.exception("handling the result of %s failed", op.script.name)
+        log.exception(_("handling the result of %s failed"), op.script.name)

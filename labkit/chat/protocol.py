@@ -57,7 +57,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from labkit.errors import LabkitError
+from labkit.chat.quoting import shown
+from labkit.errors import LabkitError, in_both
+from labkit.i18n import N_
 
 __all__ = [
     "HISTORY",
@@ -133,13 +135,14 @@ class ChatError(LabkitError):
 
     Attributes:
         code: the :class:`ErrorCode` (sent to the client, on the server side).
-        message: a short human text saying what was wrong.
+        message: a short human text saying what was wrong, in English: it goes
+            on the wire. ``str(error)`` is in the language spoken when raised.
     """
 
-    def __init__(self, code: ErrorCode | str, message: str) -> None:
+    def __init__(self, code: ErrorCode | str, message: str, /, **values: object) -> None:
         self.code = ErrorCode(code)
-        self.message = message
-        super().__init__(f"{self.code}: {message}")
+        shown, self.message = in_both(message, values)  # values fill in {name}s
+        super().__init__(f"{self.code}: {shown}")
 
     def event(self) -> ErrorNotice:
         """Return this error as the event the server answers with."""
@@ -190,23 +193,6 @@ Request = Join | Say | Typing
 """Any value :func:`parse` returns: what a client sends."""
 
 
-def shown(value: object, limit: int = 40) -> str:
-    """Quote client data for a human error message, safely.
-
-    The result is short, and a lone surrogate is escaped (``\\ud800``) so the
-    error event itself can always be encoded as UTF-8.
-
-    Args:
-        value: what the client sent.
-        limit: keep at most this many characters before adding an ellipsis.
-    """
-    text = value if isinstance(value, str) else repr(value)
-    if len(text) > limit:
-        text = text[:limit] + "…"
-    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return json.dumps(text, ensure_ascii=False)
-
-
 def _has_surrogate(text: str) -> bool:
     # Encoding is the fastest exact test (C speed) and allocates only on success,
     # which is the common case we are about to pay for anyway when sending.
@@ -232,18 +218,18 @@ def validate_name(name: object) -> str:
             paragraph separator character or a lone surrogate.
     """
     if not isinstance(name, str):
-        raise ChatError(ErrorCode.BAD_NAME, "the name must be a string")
+        raise ChatError(ErrorCode.BAD_NAME, N_("the name must be a string"))
     name = name.strip()
     if not name:
-        raise ChatError(ErrorCode.BAD_NAME, "the name is empty")
+        raise ChatError(ErrorCode.BAD_NAME, N_("the name is empty"))
     if len(name) > MAX_NAME:
-        raise ChatError(ErrorCode.BAD_NAME, f"the name is longer than {MAX_NAME} characters")
+        raise ChatError(
+            ErrorCode.BAD_NAME, N_("the name is longer than {limit} characters"), limit=MAX_NAME
+        )
     for char in name:
         if unicodedata.category(char) in _BAD_NAME_CATEGORIES:
-            raise ChatError(
-                ErrorCode.BAD_NAME,
-                f"the name holds the invisible or control character U+{ord(char):04X}",
-            )
+            invisible = N_("the name holds the invisible or control character {char}")
+            raise ChatError(ErrorCode.BAD_NAME, invisible, char=f"U+{ord(char):04X}")
     return name
 
 
@@ -261,13 +247,14 @@ def _json_object(text: str) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except RecursionError:
-        raise ChatError(ErrorCode.BAD_JSON, "the JSON is nested too deeply") from None
+        raise ChatError(ErrorCode.BAD_JSON, N_("the JSON is nested too deeply")) from None
     except ValueError as exc:
         # JSONDecodeError, and the ValueError for integers longer than
         # sys.get_int_max_str_digits() (CVE-2020-10735).
-        raise ChatError(ErrorCode.BAD_JSON, f"not valid JSON ({shown(str(exc), 80)})") from None
+        why = shown(str(exc), 80)
+        raise ChatError(ErrorCode.BAD_JSON, N_("not valid JSON ({why})"), why=why) from None
     if not isinstance(data, dict):
-        raise ChatError(ErrorCode.BAD_JSON, "the frame must be a JSON object")
+        raise ChatError(ErrorCode.BAD_JSON, N_("the frame must be a JSON object"))
     return data
 
 
@@ -287,32 +274,35 @@ def parse(frame: str | bytes) -> Request:
     """
     if not isinstance(frame, str):
         # RFC 6455, section 5.6: this protocol only speaks text frames.
-        raise ChatError(ErrorCode.BAD_JSON, "binary frames are not accepted; send JSON text")
+        raise ChatError(ErrorCode.BAD_JSON, N_("binary frames are not accepted; send JSON text"))
     if len(frame) > MAX_MESSAGE_SIZE:
         # The WebSocket layer closes bigger messages with 1009 first; this guards
         # callers that feed the parser directly.
-        raise ChatError(ErrorCode.TOO_LONG, f"the frame is longer than {MAX_MESSAGE_SIZE} bytes")
+        too_long = N_("the frame is longer than {limit} bytes")
+        raise ChatError(ErrorCode.TOO_LONG, too_long, limit=MAX_MESSAGE_SIZE)
     data = _json_object(frame)
     kind = data.get("type")
     if kind == "message":
         text = data.get("text")
         if not isinstance(text, str):
-            raise ChatError(ErrorCode.BAD_JSON, 'a message needs a string "text"')
+            raise ChatError(ErrorCode.BAD_JSON, N_('a message needs a string "text"'))
         if len(text) > MAX_TEXT:
-            raise ChatError(ErrorCode.TOO_LONG, f"the text is longer than {MAX_TEXT} characters")
+            too_long = N_("the text is longer than {limit} characters")
+            raise ChatError(ErrorCode.TOO_LONG, too_long, limit=MAX_TEXT)
         if _has_surrogate(text):
-            raise ChatError(ErrorCode.BAD_JSON, "the text holds a lone surrogate (not Unicode)")
+            raise ChatError(ErrorCode.BAD_JSON, N_("the text holds a lone surrogate (not Unicode)"))
         to = data.get("to")
         if to is not None and not isinstance(to, str):
-            raise ChatError(ErrorCode.BAD_JSON, '"to" must be a user name (a string)')
+            raise ChatError(ErrorCode.BAD_JSON, N_('"to" must be a user name (a string)'))
         return Say(text, to)
     if kind == "typing":
         return Typing()
     if kind == "join":
         return Join(validate_name(data.get("name")))
     if isinstance(kind, str):
-        raise ChatError(ErrorCode.UNKNOWN_TYPE, f"unknown type {shown(kind)}")
-    raise ChatError(ErrorCode.UNKNOWN_TYPE, 'the object needs a "type": join, message or typing')
+        raise ChatError(ErrorCode.UNKNOWN_TYPE, N_("unknown type {type}"), type=shown(kind))
+    no_type = N_('the object needs a "type": join, message or typing')
+    raise ChatError(ErrorCode.UNKNOWN_TYPE, no_type)
 
 
 # --- events (server to client) -----------------------------------------------
@@ -420,48 +410,48 @@ ServerEvent = Welcome | Joined | Left | Said | TypingNotice | ErrorNotice
 """Any value :func:`decode_server_event` returns: what a server sends."""
 
 
-def _lacks(data: dict[str, Any], key: str, what: str) -> ChatError:
-    return ChatError(ErrorCode.BAD_JSON, f'a {shown(data["type"])} event needs "{key}": {what}')
+def _lacks(data: dict[str, Any], key: str, message: str) -> ChatError:  # a whole sentence
+    return ChatError(ErrorCode.BAD_JSON, message, event=shown(data["type"]), key=key)
 
 
 def _text(data: dict[str, Any], key: str) -> str:
     value = data.get(key)
     if not isinstance(value, str):
-        raise _lacks(data, key, "a string")
+        raise _lacks(data, key, N_('a {event} event needs "{key}": a string'))
     return value
 
 
 def _count(data: dict[str, Any]) -> int:
     value = data.get("count")
     if not isinstance(value, int) or isinstance(value, bool):
-        raise _lacks(data, "count", "an integer")
+        raise _lacks(data, "count", N_('a {event} event needs "{key}": an integer'))
     return value
 
 
 def _said(data: dict[str, Any]) -> Said:
     ts, to = data.get("ts"), data.get("to")
     if not isinstance(ts, int | float) or isinstance(ts, bool):
-        raise _lacks(data, "ts", "a number (UNIX seconds)")
+        raise _lacks(data, "ts", N_('a {event} event needs "{key}": a number (UNIX seconds)'))
     if to is not None and not isinstance(to, str):
-        raise _lacks(data, "to", "a name (a string), or nothing")
+        raise _lacks(data, "to", N_('a {event} event needs "{key}": a name (a string), or nothing'))
     return Said(_text(data, "from"), _text(data, "text"), ts, to)
 
 
 def _welcome(data: dict[str, Any]) -> Welcome:
     users, history = data.get("users"), data.get("history", [])
     if not isinstance(users, list) or not all(isinstance(user, str) for user in users):
-        raise _lacks(data, "users", "a list of names")
+        raise _lacks(data, "users", N_('a {event} event needs "{key}": a list of names'))
     if not isinstance(history, list) or not all(
         isinstance(m, dict) and m.get("type") == "message" for m in history
     ):
-        raise _lacks(data, "history", "a list of message events")
+        raise _lacks(data, "history", N_('a {event} event needs "{key}": a list of message events'))
     return Welcome(_text(data, "name"), tuple(users), tuple(_said(m) for m in history))
 
 
 def _error(data: dict[str, Any]) -> ErrorNotice:
     code = _text(data, "code")
     if code not in ErrorCode.__members__.values():
-        raise ChatError(ErrorCode.BAD_JSON, f"unknown error code {shown(code)}")
+        raise ChatError(ErrorCode.BAD_JSON, N_("unknown error code {code}"), code=shown(code))
     return ErrorNotice(ErrorCode(code), _text(data, "message"))
 
 
@@ -490,11 +480,14 @@ def decode_server_event(frame: str | bytes) -> ServerEvent:
             or mistyped field; ``unknown_type`` for a missing or unknown type.
     """
     if not isinstance(frame, str):
-        raise ChatError(ErrorCode.BAD_JSON, "a binary frame; the chat's events are JSON text")
+        raise ChatError(ErrorCode.BAD_JSON, N_("a binary frame; the chat's events are JSON text"))
     data = _json_object(frame)
     kind = data.get("type")
     decode = _DECODERS.get(kind) if isinstance(kind, str) else None
     if decode is None:
-        known = f"unknown event type {shown(kind)}" if isinstance(kind, str) else "no string type"
-        raise ChatError(ErrorCode.UNKNOWN_TYPE, f"{known}; the chat sends {', '.join(_DECODERS)}")
+        unknown = N_("unknown event type {type}; the chat sends {types}")
+        if not isinstance(kind, str):
+            unknown = N_("no string type; the chat sends {types}")
+        types = ", ".join(_DECODERS)
+        raise ChatError(ErrorCode.UNKNOWN_TYPE, unknown, type=shown(kind), types=types)
     return decode(data)

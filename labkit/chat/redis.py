@@ -73,6 +73,7 @@ from labkit.chat.redis_lua import (
 )
 from labkit.chat.room import Room
 from labkit.errors import BackplaneError, HandshakeRefused
+from labkit.i18n import _
 
 __all__ = ["OUTBOX", "OUTBOX_TIMEOUT", "PRESENCE_TIMEOUT", "RedisBackplane"]
 
@@ -98,7 +99,7 @@ def _process_name() -> str:
     return f"{host}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
-def _unavailable() -> ChatError:
+def _unavailable() -> ChatError:  # sent to a client: the English stays
     return ChatError(
         ErrorCode.UNAVAILABLE,
         "the chat cannot reach its shared store (Redis) just now: this was not sent; "
@@ -151,7 +152,7 @@ class RedisBackplane(Backplane):
         outbox_timeout: float = OUTBOX_TIMEOUT,
     ) -> None:
         if presence_timeout < 0.5:
-            raise ValueError("presence_timeout must be at least 0.5 seconds")
+            raise ValueError(_("presence_timeout must be at least 0.5 seconds"))
         self.url = url
         self.process = _process_name()
         self.namespace = namespace
@@ -202,7 +203,7 @@ class RedisBackplane(Backplane):
         try:
             await asyncio.wait_for(self._ready.wait(), 2.0)
         except TimeoutError:
-            log.warning("Redis at %s does not answer yet: the chat waits for it", self.url)
+            log.warning(_("Redis at %s does not answer yet: the chat waits for it"), self.url)
 
     async def close(self) -> None:
         """Log the leaves still queued, let go of every room, and say goodbye."""
@@ -224,7 +225,7 @@ class RedisBackplane(Backplane):
             try:
                 await self._say_goodbye()
             except _TROUBLE as exc:
-                log.warning("could not unregister from Redis: %s", exc)
+                log.warning(_("could not unregister from Redis: %s"), exc)
         self._copies.clear()
         self._rooms.clear()  # the main room opens again once read from Redis
         await self._redis.aclose()
@@ -250,7 +251,7 @@ class RedisBackplane(Backplane):
             raise HandshakeRefused(503, self._unreachable(room_id))
         return await super().open(room_id)
 
-    def _unreachable(self, room_id: str) -> str:
+    def _unreachable(self, room_id: str) -> str:  # the body of a 503: English
         return (
             f"the chat cannot reach its shared store (Redis) to open {room_id} just now; "
             f"try again in a few seconds"
@@ -271,7 +272,7 @@ class RedisBackplane(Backplane):
 
     def _adopt(self, room_id: str, room: Room[Any], snapshot: list[Any]) -> None:
         """Fill ``room`` from a FOLLOW snapshot and start reading its log after it."""
-        _, last_id, q, flat, history = snapshot
+        _kind, last_id, q, flat, history = snapshot
         said = [e for e in map(decode_server_event, history) if isinstance(e, Said)]
         self._deliver(room, room.resync(members_of(flat), said))
         copy = _Copy(room_id, room, last_id, int(q), self._generation)
@@ -348,13 +349,14 @@ class RedisBackplane(Backplane):
 
     async def _resync(self, copy: _Copy, q: int) -> None:
         """The log skipped events (this process fell behind its trimming): start from a snapshot."""
-        log.warning("room %s: events %d to %d missed here; resyncing", copy.room_id, copy.last_q, q)
+        missed = _("room %s: events %d to %d missed here; resyncing")
+        log.warning(missed, copy.room_id, copy.last_q, q)
         try:
             reply = await self._outbox.call(FOLLOW, [copy.room_id, self.process, str(10**9)])
         except BackplaneError as exc:
             self._trouble(exc)
             return
-        _, copy.last_id, last_q, flat, history = reply
+        _kind, copy.last_id, last_q, flat, history = reply
         copy.last_q = int(last_q)
         said = [e for e in map(decode_server_event, history) if isinstance(e, Said)]
         self._deliver(copy.room, copy.room.resync(members_of(flat), said))
@@ -366,7 +368,7 @@ class RedisBackplane(Backplane):
             return
         if self._available:
             log.warning(
-                "Redis at %s is unreachable (%s): messages get 'unavailable' until it answers",
+                _("Redis at %s is unreachable (%s): messages get 'unavailable' until it answers"),
                 self.url,
                 exc,
             )
@@ -410,7 +412,8 @@ class RedisBackplane(Backplane):
         reset = self._epoch is not None and epoch != self._epoch
         lost, self._lost = self._lost or (self._epoch == epoch and not known), False
         if reset:
-            log.warning("Redis at %s came back empty: registering this process's rooms", self.url)
+            empty = _("Redis at %s came back empty: registering this process's rooms")
+            log.warning(empty, self.url)
             self._generation += 1
         self._epoch = epoch
         if reset or lost:
@@ -426,7 +429,7 @@ class RedisBackplane(Backplane):
         local = copy.room.local_members if members else ()
         flat = [part for m in local for part in (m.id, m.key, m.name)]
         history = [said.encode() for said in copy.room.history]
-        _, _, lost = await self._eval(
+        _last_id, _q, lost = await self._eval(
             RESTORE, copy.room_id, self.process, str(len(local)), *flat, *history
         )
         keys = {m.id: m.key for m in local}
@@ -444,7 +447,7 @@ class RedisBackplane(Backplane):
         epoch, known = await self._heartbeat()
         if epoch != self._epoch or not known:
             self._lost = not known and epoch == self._epoch
-            raise BackplaneError("this process's registration was lost")
+            raise BackplaneError(_("this process's registration was lost"))
 
     async def _reap(self) -> None:
         """Take out the members of processes whose heartbeat stopped."""
@@ -470,4 +473,5 @@ class RedisBackplane(Backplane):
             taken = await self._eval(REAP, owner, str(LOG_LENGTH), *hints)
             self._missing.pop(owner, None)
             if taken:
-                log.info("process %s stopped answering: %d of its users left", owner, taken)
+                gone = _("process %s stopped answering: %d of its users left")
+                log.info(gone, owner, taken)

@@ -84,6 +84,7 @@ from labkit.chat.protocol import (
     parse,
     shown,
 )
+from labkit.i18n import _
 from labkit.protocol.close import CloseCode
 
 __all__ = [
@@ -198,7 +199,7 @@ class Room(Generic[C]):
         owner: str = "",
     ) -> None:
         if history < 0:
-            raise ValueError("history must be >= 0")
+            raise ValueError(_("history must be >= 0"))
         if rate is not None:
             RateLimiter(rate, burst, clock)  # a bad rate or burst fails here, not on connect
         self.rate = rate

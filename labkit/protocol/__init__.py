@@ -10,7 +10,8 @@ Modules, in the order a connection needs them:
 * :mod:`~labkit.protocol.http11` – the HTTP/1.1 head of the handshake.
 * :mod:`~labkit.protocol.handshake` – keys, requests, responses (section 4).
 * :mod:`~labkit.protocol.policy` – who may connect: Host and Origin (section 10.2).
-* :mod:`~labkit.protocol.frames` – frames, masking, parsing (section 5.2-5.3).
+* :mod:`~labkit.protocol.frames` – frames and parsing (section 5.2).
+* :mod:`~labkit.protocol.masking` – a client's masking key (section 5.3).
 * :mod:`~labkit.protocol.close` – close codes and payloads (sections 5.5.1, 7.4).
 * :mod:`~labkit.protocol.utf8` – incremental UTF-8 checks (sections 5.6, 8.1).
 * :mod:`~labkit.protocol.events` – messages, pings, pongs, closes.

@@ -12,6 +12,7 @@ import struct
 from enum import IntEnum
 
 from labkit.errors import FrameError
+from labkit.i18n import N_
 from labkit.protocol.utf8 import decode_utf8
 
 __all__ = [
@@ -97,12 +98,12 @@ def parse_close(payload: bytes) -> tuple[int, str]:
     if not payload:
         return CloseCode.NO_STATUS_RCVD, ""
     if len(payload) == 1:
-        raise FrameError("close payload of 1 byte: a status code needs 2")
+        raise FrameError(N_("close payload of 1 byte: a status code needs 2"))
     if len(payload) > 2 + MAX_REASON_SIZE:
-        raise FrameError(f"close payload of {len(payload)} bytes; at most 125")
+        raise FrameError(N_("close payload of {size} bytes; at most 125"), size=len(payload))
     (code,) = struct.unpack("!H", payload[:2])
     if not is_valid_close_code(code):
-        raise FrameError(f"close code {code} must not be sent in a close frame")
+        raise FrameError(N_("close code {code} must not be sent in a close frame"), code=code)
     reason = decode_utf8(payload[2:], what="close reason")
     try:
         return CloseCode(code), reason
@@ -122,11 +123,15 @@ def build_close(code: int | None = CloseCode.NORMAL_CLOSURE, reason: str = "") -
     """
     if code is None or code == CloseCode.NO_STATUS_RCVD:
         if reason:
-            raise FrameError("a close reason needs a status code before it")
+            raise FrameError(N_("a close reason needs a status code before it"))
         return b""
     if not is_valid_close_code(code):
-        raise FrameError(f"close code {code} must not be sent in a close frame")
+        raise FrameError(N_("close code {code} must not be sent in a close frame"), code=code)
     data = reason.encode("utf-8")
     if len(data) > MAX_REASON_SIZE:
-        raise FrameError(f"close reason is {len(data)} bytes in UTF-8; at most {MAX_REASON_SIZE}")
+        raise FrameError(
+            N_("close reason is {size} bytes in UTF-8; at most {limit}"),
+            size=len(data),
+            limit=MAX_REASON_SIZE,
+        )
     return struct.pack("!H", code) + data

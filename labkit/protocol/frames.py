@@ -34,14 +34,15 @@ may be in use (the inspector, behind a permessage-deflate handshake).
 
 from __future__ import annotations
 
-import secrets
 import struct
 from collections.abc import Generator
 from dataclasses import dataclass
 from enum import Enum, IntEnum
 
 from labkit.errors import FrameError, LabkitError, MessageTooBig
+from labkit.i18n import N_, _
 from labkit.protocol.close import build_close, close_code_name, parse_close
+from labkit.protocol.masking import apply_mask, random_mask_key
 
 __all__ = [
     "MAX_CONTROL_PAYLOAD",
@@ -104,34 +105,10 @@ class IncompleteFrame(LabkitError, ValueError):
     """
 
     def __init__(self, needed: int) -> None:
-        super().__init__(f"incomplete frame: at least {needed} more byte(s) needed")
+        super().__init__(
+            _("incomplete frame: at least {needed} more byte(s) needed").format(needed=needed)
+        )
         self.needed = needed
-
-
-def random_mask_key() -> bytes:
-    """Four fresh random bytes for a client's masking key (section 5.3).
-
-    The key must be unpredictable so a script in a browser cannot choose the
-    bytes a proxy sees (section 10.3). Tests patch this function.
-    """
-    return secrets.token_bytes(4)
-
-
-def apply_mask(data: bytes, key: bytes) -> bytes:
-    """Mask or unmask ``data`` with a 4-byte key (RFC 6455, section 5.3).
-
-    Octet *i* is XORed with octet *i* mod 4 of the key. XOR twice gives the
-    original back, so the same function masks and unmasks.
-    """
-    if len(key) != 4:
-        raise ValueError(f"a masking key has 4 bytes, got {len(key)}")
-    n = len(data)
-    if n == 0:
-        return b""
-    # XOR as one big integer: far faster in pure Python than a byte loop.
-    stream = (key * (n // 4 + 1))[:n]
-    masked = int.from_bytes(data, "big") ^ int.from_bytes(stream, "big")
-    return masked.to_bytes(n, "big")
 
 
 def _check_header(
@@ -150,13 +127,17 @@ def _check_header(
     if not allow_rsv:
         for i, bit in enumerate(rsv, start=1):
             if bit:
-                raise FrameError(f"RSV{i} is set but no extension was negotiated")
+                raise FrameError(N_("RSV{bit} is set but no extension was negotiated"), bit=i)
     if opcode.is_control:
         if not fin:
-            raise FrameError(f"{opcode.name} frame is fragmented; control frames must have FIN")
+            raise FrameError(
+                N_("{opcode} frame is fragmented; control frames must have FIN"), opcode=opcode.name
+            )
         if length > MAX_CONTROL_PAYLOAD:
             raise FrameError(
-                f"{opcode.name} frame has {length} bytes; control frames carry at most 125"
+                N_("{opcode} frame has {size} bytes; control frames carry at most 125"),
+                opcode=opcode.name,
+                size=length,
             )
 
 
@@ -280,12 +261,14 @@ class Frame:
         try:
             opcode = Opcode(head[0] & 0x0F)
         except ValueError:
-            raise FrameError(f"reserved opcode {head[0] & 0x0F:#x}") from None
+            raise FrameError(
+                N_("reserved opcode {opcode}"), opcode=f"{head[0] & 0x0F:#x}"
+            ) from None
         masked = bool(head[1] & 0x80)
         if mask is not None and masked != mask:
             if mask:
-                raise FrameError("client frame is not masked (section 5.1: clients must mask)")
-            raise FrameError("server frame is masked (section 5.1: servers must not mask)")
+                raise FrameError(N_("client frame is not masked (section 5.1: clients must mask)"))
+            raise FrameError(N_("server frame is masked (section 5.1: servers must not mask)"))
 
         length = head[1] & 0x7F
         if length == 126:
@@ -293,11 +276,15 @@ class Frame:
         elif length == 127:
             (length,) = struct.unpack("!Q", (yield 8))
             if length >> 63:
-                raise FrameError("64-bit payload length has its most significant bit set")
+                raise FrameError(N_("64-bit payload length has its most significant bit set"))
 
         _check_header(fin, rsv, opcode, length, allow_rsv=allow_rsv)
         if max_size is not None and length > max_size:
-            raise MessageTooBig(f"frame of {length} bytes exceeds the limit of {max_size}")
+            raise MessageTooBig(
+                N_("frame of {size} bytes exceeds the limit of {limit}"),
+                size=length,
+                limit=max_size,
+            )
 
         mask_key = (yield 4) if masked else None
         payload = (yield length) if length else b""
@@ -317,7 +304,7 @@ class Frame:
         """
         _check_header(self.fin, self.rsv, self.opcode, len(self.payload), allow_rsv=allow_rsv)
         if self.mask_key is not None and len(self.mask_key) != 4:
-            raise FrameError(f"a masking key has 4 bytes, got {len(self.mask_key)}")
+            raise FrameError(N_("a masking key has 4 bytes, got {size}"), size=len(self.mask_key))
 
     # --- writing ----------------------------------------------------------
 
@@ -470,7 +457,8 @@ class FrameParser:
             FrameError, MessageTooBig: as for :meth:`Frame.parse`.
         """
         if self._failed is not None:
-            raise FrameError("the parser already failed; the stream is unusable") from self._failed
+            failed = N_("the parser already failed; the stream is unusable")
+            raise FrameError(failed) from self._failed
         self._buffer += data
         frames: list[Frame] = []
         try:

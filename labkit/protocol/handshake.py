@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 
 from labkit.errors import HandshakeError, UnsupportedVersion
+from labkit.i18n import N_
 from labkit.protocol.http11 import (
     MAX_HEAD_SIZE,
     MAX_HEADERS,
@@ -74,6 +75,9 @@ GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 #: The only protocol version RFC 6455 defines (section 4.1, item 9).
 VERSION = "13"
+
+_BAD_UPGRADE = N_("Upgrade must be 'websocket', got {value}")
+_BAD_CONNECTION = N_("Connection must contain 'Upgrade', got {value}")
 
 
 def accept_key(key: str) -> str:
@@ -152,7 +156,12 @@ def _single(headers: Headers, name: str) -> str | None:
     """The value of a header that must appear at most once."""
     values = headers.get_all(name)
     if len(values) > 1:
-        raise HandshakeError(f"{name} sent {len(values)} times; expected once", header=name)
+        raise HandshakeError(
+            N_("{name} sent {count} times; expected once"),
+            header=name,
+            name=name,
+            count=len(values),
+        )
     return values[0] if values else None
 
 
@@ -192,13 +201,19 @@ def parse_request(
 
     parts = request_line.split(" ")
     if len(parts) != 3 or not parts[1] or parts[2] != "HTTP/1.1":
-        raise HandshakeError(f"request line must be 'GET <path> HTTP/1.1', got {request_line!r}")
+        raise HandshakeError(
+            N_("request line must be 'GET <path> HTTP/1.1', got {line}"), line=repr(request_line)
+        )
     method, target, _ = parts
     if method != "GET":
-        raise HandshakeError(f"method must be GET, got {method!r}", status=405)
+        raise HandshakeError(
+            N_("method must be GET, got {method}"), status=405, method=repr(method)
+        )
     if not target.startswith("/"):
         # Origin-form only (RFC 7230, section 5.3.1): a WebSocket server is not a proxy.
-        raise HandshakeError(f"request target must start with '/', got {target!r}")
+        raise HandshakeError(
+            N_("request target must start with '/', got {target}"), target=repr(target)
+        )
     path, _, query = target.partition("?")
 
     host = require_host(_single(headers, "Host"))
@@ -206,33 +221,36 @@ def parse_request(
     upgrade = headers.get("Upgrade")
     if upgrade is None:
         raise HandshakeError(
-            "not a WebSocket request: no 'Upgrade: websocket' header", header="Upgrade", status=426
+            N_("not a WebSocket request: no 'Upgrade: websocket' header"),
+            header="Upgrade",
+            status=426,
         )
     if "websocket" not in tokens(upgrade):
-        raise HandshakeError(f"Upgrade must be 'websocket', got {upgrade!r}", header="Upgrade")
+        raise HandshakeError(_BAD_UPGRADE, header="Upgrade", value=repr(upgrade))
 
     connection = headers.get("Connection")
     if "upgrade" not in tokens(connection):
-        raise HandshakeError(
-            f"Connection must contain 'Upgrade', got {connection!r}", header="Connection"
-        )
+        raise HandshakeError(_BAD_CONNECTION, header="Connection", value=repr(connection))
 
     key = _single(headers, "Sec-WebSocket-Key")
     if key is None:
-        raise HandshakeError("missing Sec-WebSocket-Key header", header="Sec-WebSocket-Key")
+        raise HandshakeError(N_("missing Sec-WebSocket-Key header"), header="Sec-WebSocket-Key")
     try:
         nonce = base64.b64decode(key.encode("latin-1"), validate=True)
     except binascii.Error:
         nonce = b""
     if len(nonce) != 16:
         raise HandshakeError(
-            f"Sec-WebSocket-Key must be 16 bytes in base64, got {key!r}",
+            N_("Sec-WebSocket-Key must be 16 bytes in base64, got {key}"),
             header="Sec-WebSocket-Key",
+            key=repr(key),
         )
 
     version = _single(headers, "Sec-WebSocket-Version")
     if version is None:
-        raise HandshakeError("missing Sec-WebSocket-Version header", header="Sec-WebSocket-Version")
+        raise HandshakeError(
+            N_("missing Sec-WebSocket-Version header"), header="Sec-WebSocket-Version"
+        )
     check_version(version)
 
     return HandshakeRequest(
@@ -324,11 +342,12 @@ def build_reject_response(
 def build_error_response(error: HandshakeError, body: str | None = None) -> bytes:
     """Build the answer for a failed :func:`parse_request`.
 
-    Uses the status the error carries and its message as the body, and adds
-    ``Allow: GET`` to a 405 (RFC 7231, section 6.5.5 requires it).
+    Uses the status the error carries and its message, in English whatever
+    language the kit speaks (:attr:`~labkit.errors.ProtocolError.english`), as
+    the body, and adds ``Allow: GET`` to a 405 (RFC 7231, section 6.5.5 requires it).
     """
     extra = [("Allow", "GET")] if error.status == 405 else []
-    text = body if body is not None else f"{error}\n"
+    text = body if body is not None else f"{error.english}\n"
     return build_reject_response(error.status, text, extra)
 
 
@@ -370,7 +389,7 @@ def parse_response(data: bytes, *, max_size: int = MAX_HEAD_SIZE) -> HandshakeRe
     version, _, rest = status_line.partition(" ")
     code, _, reason = rest.partition(" ")
     if version != "HTTP/1.1" or len(code) != 3 or not code.isdigit():
-        raise HandshakeError(f"malformed status line {status_line!r}")
+        raise HandshakeError(N_("malformed status line {line}"), line=repr(status_line))
     return HandshakeResponse(int(code), reason, headers, bytes(data[end:]))
 
 
@@ -392,24 +411,24 @@ def check_accept_response(data: bytes, key: str) -> HandshakeResponse:
     response = parse_response(data)
     if response.status != 101:
         raise HandshakeError(
-            f"server refused the handshake: {response.status} {response.reason}",
+            N_("server refused the handshake: {code} {reason}"),
             status=response.status,
+            code=response.status,
+            reason=response.reason,
         )
     headers = response.headers
-    if "websocket" not in tokens(headers.get("Upgrade")):
-        raise HandshakeError(
-            f"Upgrade must be 'websocket', got {headers.get('Upgrade')!r}", header="Upgrade"
-        )
-    if "upgrade" not in tokens(headers.get("Connection")):
-        raise HandshakeError(
-            f"Connection must contain 'Upgrade', got {headers.get('Connection')!r}",
-            header="Connection",
-        )
+    upgrade, connection = headers.get("Upgrade"), headers.get("Connection")
+    if "websocket" not in tokens(upgrade):
+        raise HandshakeError(_BAD_UPGRADE, header="Upgrade", value=repr(upgrade))
+    if "upgrade" not in tokens(connection):
+        raise HandshakeError(_BAD_CONNECTION, header="Connection", value=repr(connection))
     expected = accept_key(key)
     got = headers.get("Sec-WebSocket-Accept")
     if got != expected:
         raise HandshakeError(
-            f"Sec-WebSocket-Accept should be {expected!r}, got {got!r}",
+            N_("Sec-WebSocket-Accept should be {expected}, got {got}"),
             header="Sec-WebSocket-Accept",
+            expected=repr(expected),
+            got=repr(got),
         )
     return response

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 
 from labkit.errors import HandshakeError
+from labkit.i18n import N_, _
 
 __all__ = [
     "MAX_HEADERS",
@@ -37,6 +38,8 @@ MAX_HEADERS = 100
 # character, space or tab, but never a bare CR or LF (header injection).
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+
+_TOO_BIG = N_("request head larger than {limit} bytes")
 
 HeadersLike = Mapping[str, str] | Iterable[tuple[str, str]]
 """Anything that can extend a head: a mapping or (name, value) pairs."""
@@ -82,7 +85,7 @@ class Headers(Mapping[str, str]):
 
     def __iter__(self) -> Iterator[str]:
         seen: dict[str, None] = {}
-        for name, _ in self._items:
+        for name, _value in self._items:
             seen.setdefault(name.lower(), None)
         return iter(seen)
 
@@ -126,10 +129,10 @@ def find_head_end(buffer: bytes | bytearray, max_size: int = MAX_HEAD_SIZE) -> i
     end = bytes(buffer[: max_size + 4]).find(b"\r\n\r\n")
     if end == -1:
         if len(buffer) >= max_size:
-            raise HandshakeError(f"request head larger than {max_size} bytes", status=431)
+            raise HandshakeError(_TOO_BIG, status=431, limit=max_size)
         return None
     if end + 4 > max_size:
-        raise HandshakeError(f"request head larger than {max_size} bytes", status=431)
+        raise HandshakeError(_TOO_BIG, status=431, limit=max_size)
     return end + 4
 
 
@@ -154,25 +157,25 @@ def parse_head(
     """
     end = find_head_end(data, max_size)
     if end is None:
-        raise HandshakeError("incomplete head: no empty line (CRLF CRLF) after the headers")
+        raise HandshakeError(N_("incomplete head: no empty line (CRLF CRLF) after the headers"))
     # Latin-1 maps every byte to one character, so decoding never fails and
     # odd bytes show up in the error messages instead of hiding behind a
     # UnicodeDecodeError.
     lines = data[: end - 4].decode("latin-1").split("\r\n")
     start_line, header_lines = lines[0], lines[1:]
     if len(header_lines) > max_headers:
-        raise HandshakeError(f"more than {max_headers} header lines", status=431)
+        raise HandshakeError(N_("more than {limit} header lines"), status=431, limit=max_headers)
     headers = Headers()
     for line in header_lines:
         if line[:1] in (" ", "\t"):
             # RFC 7230, section 3.2.4: obsolete line folding must be rejected.
-            raise HandshakeError(f"folded header line {line!r}")
+            raise HandshakeError(N_("folded header line {line}"), line=repr(line))
         name, colon, value = line.partition(":")
         if not colon or not _TOKEN.fullmatch(name):
-            raise HandshakeError(f"malformed header line {line!r}")
+            raise HandshakeError(N_("malformed header line {line}"), line=repr(line))
         value = value.strip(" \t")
         if not _VALUE.fullmatch(value):
-            raise HandshakeError(f"invalid character in header {name}", header=name)
+            raise HandshakeError(N_("invalid character in header {name}"), header=name, name=name)
         headers.add(name, value)
     return start_line, headers, end
 
@@ -192,6 +195,8 @@ def serialize_headers(headers: HeadersLike) -> bytes:
     out = []
     for name, value in pairs:
         if not _TOKEN.fullmatch(name) or not _VALUE.fullmatch(value):
-            raise ValueError(f"invalid header {name!r}: {value!r}")
+            raise ValueError(
+                _("invalid header {name}: {value}").format(name=repr(name), value=repr(value))
+            )
         out.append(f"{name}: {value}\r\n")
     return "".join(out).encode("latin-1")

@@ -22,6 +22,7 @@ message fails as soon as the offending fragment arrives.
 from __future__ import annotations
 
 from labkit.errors import FrameError, MessageTooBig
+from labkit.i18n import N_
 from labkit.protocol.close import parse_close
 from labkit.protocol.events import Close, Event, Message, Ping, Pong
 from labkit.protocol.frames import Frame, Opcode, Role
@@ -78,8 +79,8 @@ class MessageAssembler:
         frame.check()
         if self.role is not None and frame.masked != self.role.expects_masked:
             if self.role is Role.SERVER:
-                raise FrameError("client frame is not masked (section 5.1: clients must mask)")
-            raise FrameError("server frame is masked (section 5.1: servers must not mask)")
+                raise FrameError(N_("client frame is not masked (section 5.1: clients must mask)"))
+            raise FrameError(N_("server frame is masked (section 5.1: servers must not mask)"))
 
         if frame.opcode.is_control:
             if frame.opcode is Opcode.PING:
@@ -90,19 +91,25 @@ class MessageAssembler:
 
         if frame.opcode is Opcode.CONT:
             if self._opcode is None:
-                raise FrameError("continuation frame without a message to continue")
+                raise FrameError(N_("continuation frame without a message to continue"))
         else:
             if self._opcode is not None:
                 raise FrameError(
-                    f"new {frame.opcode.name} frame while a {self._opcode.name} message "
-                    "is unfinished; expected a continuation frame"
+                    N_(
+                        "new {opcode} frame while a {unfinished} message "
+                        "is unfinished; expected a continuation frame"
+                    ),
+                    opcode=frame.opcode.name,
+                    unfinished=self._opcode.name,
                 )
             self._opcode = frame.opcode
             self._utf8 = Utf8Decoder() if frame.opcode is Opcode.TEXT else None
 
         self._size += len(frame.payload)
         if self.max_size is not None and self._size > self.max_size:
-            raise MessageTooBig(f"message exceeds the limit of {self.max_size} bytes")
+            raise MessageTooBig(
+                N_("message exceeds the limit of {limit} bytes"), limit=self.max_size
+            )
         if self._utf8 is not None:
             self._text.append(self._utf8.feed(frame.payload, final=frame.fin))
         else:

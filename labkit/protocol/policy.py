@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from labkit.errors import HandshakeError
+from labkit.i18n import N_, _
 
 __all__ = [
     "LOCAL_NAMES",
@@ -94,7 +95,11 @@ def allowed_origins(origins: OriginRule) -> frozenset[str] | None:
         return None
     if isinstance(origins, str):
         if origins != "same-host":
-            raise ValueError(f'origins is "same-host", a list of origins or None: {origins!r}')
+            raise ValueError(
+                _('origins is "same-host", a list of origins or None: {origins}').format(
+                    origins=repr(origins)
+                )
+            )
         return frozenset()
     return frozenset(str(origin).lower() for origin in origins)
 
@@ -106,7 +111,7 @@ def require_host(host: str | None) -> str:
     """
     value = (host or "").strip()
     if not value:
-        raise HandshakeError("missing Host header", header="Host")
+        raise HandshakeError(N_("missing Host header"), header="Host")
     return value
 
 
@@ -158,7 +163,10 @@ class RequestPolicy:
             name = host_name(value)
             if name not in self.local_names and name not in self.public_hosts:
                 raise HandshakeError(
-                    f"Host {value} is not this server's name", header="Host", status=403
+                    N_("Host {host} is not this server's name"),
+                    header="Host",
+                    status=403,
+                    host=value,
                 )
         return value
 
@@ -186,9 +194,10 @@ class RequestPolicy:
         if origin_host(origin) == normal_host(host, urlsplit(origin).scheme.lower()):
             return
         raise HandshakeError(
-            f"Origin {origin} is not allowed to connect to this server",
+            N_("Origin {origin} is not allowed to connect to this server"),
             header="Origin",
             status=403,
+            origin=origin,
         )
 
     def check(self, host: str | None, origin: str | None) -> str:

@@ -11,12 +11,23 @@ from __future__ import annotations
 import codecs
 
 from labkit.errors import InvalidUTF8
+from labkit.i18n import N_
 
 __all__ = ["Utf8Decoder", "decode_utf8"]
+
+# One whole sentence for each kind of data checked: never "{what} is not...".
+_NOT_UTF8 = {
+    "text": N_("text is not valid UTF-8: {reason} at byte {where}"),
+    "close reason": N_("close reason is not valid UTF-8: {reason} at byte {where}"),
+}
 
 
 def decode_utf8(data: bytes, *, what: str = "text") -> str:
     """Decode complete UTF-8 data.
+
+    Args:
+        data: the bytes to decode.
+        what: what they are, for the error: ``"text"`` or ``"close reason"``.
 
     Raises:
         InvalidUTF8: ``data`` is not valid UTF-8 (close code 1007).
@@ -24,7 +35,8 @@ def decode_utf8(data: bytes, *, what: str = "text") -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InvalidUTF8(f"{what} is not valid UTF-8: {exc.reason} at byte {exc.start}") from None
+        message = _NOT_UTF8.get(what, _NOT_UTF8["text"])
+        raise InvalidUTF8(message, reason=exc.reason, where=exc.start) from None
 
 
 class Utf8Decoder:
@@ -59,13 +71,13 @@ class Utf8Decoder:
             text = self._decoder.decode(data, final)
         except UnicodeDecodeError as exc:
             where = self._offset + exc.start
-            raise InvalidUTF8(f"text is not valid UTF-8: {exc.reason} at byte {where}") from None
+            raise InvalidUTF8(_NOT_UTF8["text"], reason=exc.reason, where=where) from None
         pending, _ = self._decoder.getstate()
         # Python's decoder waits for a third byte before rejecting ED A0..ED BF
         # (the start of a UTF-16 surrogate, never valid in UTF-8); we know
         # already, so fail now.
         if len(pending) >= 2 and pending[0] == 0xED and pending[1] >= 0xA0:
             where = self._offset + len(data) - len(pending)
-            raise InvalidUTF8(f"text is not valid UTF-8: surrogate at byte {where}")
+            raise InvalidUTF8(N_("text is not valid UTF-8: surrogate at byte {where}"), where=where)
         self._offset += len(data)
         return text

@@ -14,9 +14,11 @@ from typing import Any
 
 import pytest
 
+from labkit.chat.backplane import LocalBackplane
 from labkit.chat.ledger import Entered, Exited, Member, Spoke, Typed, Whispered
 from labkit.chat.protocol import ChatError, ErrorCode, Said
 from labkit.chat.room import Action, Broadcast, Disconnect, Reply, Room, Submit
+from labkit.errors import BackplaneError
 from labkit.protocol.close import CloseCode
 
 pytest.importorskip("redis", reason="redis-py not installed (pip install -e '.[redis]')")
@@ -208,3 +210,26 @@ def test_the_outbox_refuses_at_once_when_full_or_when_redis_is_away() -> None:
 
     results = asyncio.run(scenario())
     assert len(results) == 2 and all(type(r).__name__ == "BackplaneError" for r in results)
+
+
+@pytest.mark.usefixtures("chinese")
+def test_the_outbox_says_why_in_chinese() -> None:
+    """The BackplaneError a full or cut-off outbox gives (and the logs show) is in Chinese."""
+
+    async def scenario() -> list[Any]:
+        results: list[Any] = []
+        Outbox("ns", limit=1, timeout=1.0, trouble=lambda exc: None).put(
+            HEARTBEAT, [], results.append
+        )
+        return results
+
+    [error] = asyncio.run(scenario())
+    assert isinstance(error, BackplaneError)
+    assert str(error) == "Redis 无法访问，或者发件队列已满"
+
+
+@pytest.mark.usefixtures("chinese")
+def test_a_bad_room_limit_is_refused_in_chinese() -> None:
+    """max_rooms=-1 is a ValueError a learner reads in Chinese."""
+    with pytest.raises(ValueError, match=r"^max_rooms 必须 >= 0$"):
+        LocalBackplane(lambda shared, owner: Room(), max_rooms=-1)

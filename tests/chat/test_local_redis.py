@@ -10,6 +10,7 @@ binary gives an error that says how to install one. The tests that run
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Iterator
 
@@ -134,3 +135,32 @@ def test_a_port_held_by_another_program_is_said_so(binary: str) -> None:
         with pytest.raises(labkit.PortInUseError, match=str(port)):
             start_redis(NAME, port=port, binary=binary)
     assert all(h.name != NAME for h in labkit.running())
+
+
+@pytest.mark.usefixtures("chinese")
+def test_a_missing_binary_says_how_to_install_it_in_chinese(tmp_path, monkeypatch) -> None:
+    """RedisNotFoundError in Chinese: the binary, and the same three commands, untranslated."""
+    monkeypatch.delenv(BINARY_ENV, raising=False)
+    missing = str(tmp_path / "redis-server")
+    with pytest.raises(RedisNotFoundError) as caught:
+        start_redis(NAME, binary=missing)
+    assert str(caught.value) == (
+        f"无法启动 Redis：找不到 {missing!r}（PATH 上没有，也不是一个文件）。"
+        "可以用以下任一方式安装："
+        "`apt-get install redis-server`（Debian、Ubuntu），"
+        "`conda install -c conda-forge redis-server`（conda、Binder），"
+        "`brew install redis`（macOS）；"
+        "或者传入 binary='/path/to/redis-server'（或设置 LABKIT_REDIS_SERVER）。"
+    )
+
+
+@pytest.mark.usefixtures("chinese")
+def test_restarting_a_stopped_redis_is_refused_in_chinese(binary: str) -> None:
+    """restart() after stop(): a ServerError that says, in Chinese, to use start_redis()."""
+    server = start_redis(NAME, binary=binary)
+    server.stop()
+    with pytest.raises(ServerError) as refused:
+        server.restart()
+    assert str(refused.value) == f"{NAME} 已停止：请用 start_redis() 启动它"
+    with pytest.raises(ServerError, match=r"^这个 Redis 只监听 127\.0\.0\.1（它没有设置密码）$"):
+        asyncio.run(RedisServer(NAME, binary=binary).open("0.0.0.0", 0))

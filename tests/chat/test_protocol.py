@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+import labkit
 from labkit.chat.protocol import (
     HISTORY,
     MAX_MESSAGE_SIZE,
@@ -471,3 +472,66 @@ def test_the_protocol_module_does_no_io() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# --- in Chinese: the learner reads Chinese, the wire stays English -----------
+
+
+def _wire_and_text(frame: str | bytes) -> tuple[str, str]:
+    error = refused(frame)
+    return error.encode(), str(error)
+
+
+@pytest.mark.parametrize(
+    ("frame", "chinese_text"),
+    [
+        ('{"type":"join","name":"  "}', "bad_name: 用户名为空"),
+        (json.dumps({"type": "join", "name": "x" * 33}), "bad_name: 用户名超过了 32 个字符"),
+        ('{"type":"join","name":"a\\u202eb"}', "bad_name: 用户名中含有不可见字符或控制字符 U+202E"),
+        (b"\x00", "bad_json: 不接受二进制帧；请发送 JSON 文本"),
+        ('{"type":"message"}', 'bad_json: message 需要一个字符串类型的 "text"'),
+        ('{"type":"dance"}', 'unknown_type: 未知的类型 "dance"'),
+    ],
+    ids=["empty-name", "long-name", "rtl-override", "binary", "no-text", "unknown-type"],
+)
+def test_a_refused_frame_reads_in_chinese_but_is_answered_byte_for_byte_in_english(
+    frame: str | bytes, chinese_text: str
+) -> None:
+    """str(ChatError) is Chinese for the learner; the error event it sends does not change."""
+    wire, english_text = _wire_and_text(frame)
+    labkit.set_language("zh-CN")
+    try:
+        chinese_wire, text = _wire_and_text(frame)
+    finally:
+        labkit.set_language(None)
+    assert text == chinese_text
+    assert chinese_wire == wire  # the same bytes on the wire in every language
+    assert english_text.split(": ", 1)[1] == json.loads(wire)["message"]
+
+
+@pytest.mark.usefixtures("chinese")
+def test_a_client_reads_a_bad_server_frame_in_chinese() -> None:
+    """decode_server_event's errors, raised in a learner's client, speak Chinese."""
+    with pytest.raises(ChatError) as unknown:
+        decode_server_event('{"type":"dance"}')
+    assert str(unknown.value) == (
+        'unknown_type: 未知的事件类型 "dance"；聊天室只发送 '
+        "welcome, join, leave, message, typing, error"
+    )
+    with pytest.raises(ChatError) as lacking:
+        decode_server_event('{"type":"join","name":"ana"}')
+    assert str(lacking.value) == 'bad_json: "join" 事件需要 "count"，应为整数'
+    assert lacking.value.message == 'a "join" event needs "count": an integer'
+
+
+@pytest.mark.usefixtures("chinese")
+def test_a_room_answers_in_english_while_the_kernel_speaks_chinese() -> None:
+    """Every event a room sends is the same JSON in Chinese as in English (the wire is pinned)."""
+    room: Room[str] = Room(wall_clock=lambda: 1.0)
+    room.handle("a", '{"type":"join","name":"ana"}')
+    [reply] = room.handle("a", '{"type":"join","name":" "}')
+    assert isinstance(reply, Reply)
+    assert reply.text == '{"type":"error","code":"bad_name","message":"the name is empty"}'
+    [reply] = room.handle("b", '{"type":"message","text":"hi"}')
+    assert isinstance(reply, Reply) and '"code":"not_joined"' in reply.text
+    assert '"message":"send {\\"type\\": \\"join\\"' in reply.text

@@ -320,3 +320,12 @@ def test_a_bad_rate_fails_when_the_room_is_made() -> None:
     """rate=0 is refused at once, not on the first connection."""
     with pytest.raises(ValueError, match="rate"):
         Room(rate=0)
+
+
+@pytest.mark.usefixtures("chinese")
+def test_bad_room_settings_are_refused_in_chinese() -> None:
+    """A bad rate or history is a ValueError the learner reads in Chinese."""
+    with pytest.raises(ValueError, match=r"^限流器需要 rate > 0 且 burst >= 1$"):
+        Room(rate=0)
+    with pytest.raises(ValueError, match=r"^history 必须 >= 0$"):
+        Room(history=-1)

@@ -77,3 +77,15 @@ def test_close_code_names():
     assert close_code_name(3001) == "registered"
     assert close_code_name(4001) == "private"
     assert close_code_name(2000) == "invalid"
+
+
+@pytest.mark.usefixtures("chinese")
+def test_a_bad_close_code_is_refused_in_chinese():
+    """Close code 1005 may not travel (section 7.4.1): the learner reads why, in Chinese."""
+    with pytest.raises(FrameError, match=r"^关闭码 1005 不能出现在关闭帧中$") as parsed:
+        parse_close(b"\x03\xed")
+    assert parsed.value.english == "close code 1005 must not be sent in a close frame"
+    with pytest.raises(FrameError, match=r"^关闭码 999 不能出现在关闭帧中$"):
+        build_close(999)
+    with pytest.raises(FrameError, match=r"^关闭帧的负载只有 1 字节：状态码需要 2 字节$"):
+        parse_close(b"\x03")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from labkit.errors import FrameError, MessageTooBig
+from labkit.errors import FrameError, MessageTooBig, ProtocolError
 from labkit.protocol import frames
 from labkit.protocol.frames import (
     Frame,
@@ -326,6 +326,7 @@ def io_free_imports(path: Path) -> set[str]:
         if not (
             name.split(".")[0] in allowed - {"labkit"}
             or name == "labkit.errors"
+            or name == "labkit.i18n"  # stdlib only (gettext): checked below
             or name == "labkit.protocol"
             or name.startswith("labkit.protocol.")
         )
@@ -335,3 +336,57 @@ def io_free_imports(path: Path) -> set[str]:
 def test_frames_imports_no_io():
     """frames.py imports only the stdlib (no asyncio, no sockets), labkit.protocol and errors."""
     assert io_free_imports(Path(frames.__file__)) == set()
+
+
+def test_the_catalog_the_core_speaks_through_imports_only_the_stdlib():
+    """labkit.i18n, which the core's errors are translated with, is no way into I/O."""
+    import labkit.i18n
+
+    allowed = set(sys.stdlib_module_names) - {"asyncio", "socket", "selectors", "ssl"}
+    imported = imported_modules(Path(labkit.i18n.__file__))
+    assert {name for name in imported if name.split(".")[0] not in allowed} == set()
+
+
+# --- in Chinese: what a learner reads when a frame is refused ----------------
+
+
+@pytest.mark.usefixtures("chinese")
+def test_a_frame_with_rsv_set_is_refused_in_chinese():
+    """RSV1 set without an extension (section 5.2): a ProtocolError the learner reads in Chinese."""
+    with pytest.raises(ProtocolError) as refused:
+        decode_frame(bytes.fromhex("c10548656c6c6f"))  # 0xC1: FIN, RSV1, TEXT
+    assert str(refused.value) == "RSV1 被置位了，但没有协商任何扩展"
+    assert refused.value.english == "RSV1 is set but no extension was negotiated"
+    assert refused.value.close_code == 1002
+
+
+@pytest.mark.usefixtures("chinese")
+def test_every_refusal_of_the_frame_parser_speaks_chinese():
+    """Reserved opcode, unmasked client frame, oversized frame and payload: all in Chinese."""
+    with pytest.raises(FrameError, match=r"^保留的操作码 0x3$"):
+        decode_frame(b"\x83\x00")
+    with pytest.raises(FrameError, match=r"^客户端的帧没有掩码（第 5\.1 节：客户端必须加掩码）$"):
+        decode_frame(UNMASKED_HELLO, mask=True)
+    with pytest.raises(MessageTooBig, match=r"^5 字节的帧超过了 4 字节的上限$") as big:
+        decode_frame(UNMASKED_HELLO, max_size=4)
+    assert big.value.english == "frame of 5 bytes exceeds the limit of 4"
+    with pytest.raises(FrameError, match=r"^PING 帧被分片了；控制帧必须设置 FIN$"):
+        decode_frame(b"\x09\x00")
+    with pytest.raises(IncompleteFrame, match=r"^帧不完整：至少还需要 2 个字节$"):
+        decode_frame(UNMASKED_HELLO[:5])
+    with pytest.raises(ValueError, match=r"^掩码键应为 4 字节，实际是 3 字节$"):
+        apply_mask(b"x", b"abc")
+
+
+def test_an_error_keeps_the_language_it_was_raised_in():
+    """The message is translated when the error is made, not each time it is read."""
+    import labkit
+
+    labkit.set_language("zh-CN")
+    try:
+        with pytest.raises(FrameError) as refused:
+            decode_frame(b"\x83\x00")
+    finally:
+        labkit.set_language(None)
+    assert str(refused.value) == "保留的操作码 0x3"  # read later, in an English kernel
+    assert refused.value.english == "reserved opcode 0x3"

@@ -229,3 +229,58 @@ def test_parse_response_rejects_a_bad_status_line():
     """A status line that is not 'HTTP/1.1 NNN reason' is a 400-style error."""
     with pytest.raises(HandshakeError):
         parse_response(b"HTTP/1.1 abc\r\n\r\n")
+
+
+# --- in Chinese: the learner reads Chinese, the wire stays English -----------
+
+
+@pytest.mark.usefixtures("chinese")
+def test_a_handshake_without_a_key_is_refused_in_chinese():
+    """No Sec-WebSocket-Key: the error reads in Chinese; the 400 it answers with stays English."""
+    with pytest.raises(HandshakeError) as refused:
+        parse_request(request_with(sec_websocket_key=None))
+    assert str(refused.value) == "缺少 Sec-WebSocket-Key 请求头"
+    assert (refused.value.status, refused.value.header) == (400, "Sec-WebSocket-Key")
+    resp = parse_response(build_error_response(refused.value))
+    assert (resp.status, resp.reason) == (400, "Bad Request")
+    assert resp.body == b"missing Sec-WebSocket-Key header\n"
+
+
+@pytest.mark.usefixtures("chinese")
+@pytest.mark.parametrize(
+    ("data", "chinese_text"),
+    [
+        (request_with(upgrade=None), "不是 WebSocket 请求：没有 'Upgrade: websocket' 请求头"),
+        (request_with(upgrade="h2c"), "Upgrade 必须是 'websocket'，实际收到 'h2c'"),
+        (request_with(connection="close"), "Connection 必须包含 'Upgrade'，实际收到 'close'"),
+        (request_with(sec_websocket_version=None), "缺少 Sec-WebSocket-Version 请求头"),
+        (request_with(host=None), "缺少 Host 请求头"),
+        (RFC_REQUEST.replace(b"GET", b"POST", 1), "请求方法必须是 GET，实际收到 'POST'"),
+    ],
+    ids=["no-upgrade", "upgrade", "connection", "no-version", "no-host", "post"],
+)
+def test_each_handshake_fault_is_named_in_chinese(data: bytes, chinese_text: str):
+    """Every check of section 4.2.1 explains itself in Chinese."""
+    with pytest.raises(HandshakeError) as refused:
+        parse_request(data)
+    assert str(refused.value) == chinese_text
+
+
+@pytest.mark.usefixtures("chinese")
+def test_a_wrong_version_is_refused_in_chinese_and_answered_in_english():
+    """Version 8: UnsupportedVersion in Chinese; the 426 body on the wire is English."""
+    with pytest.raises(UnsupportedVersion) as refused:
+        parse_request(request_with(sec_websocket_version="8"))
+    assert str(refused.value) == "不支持的 Sec-WebSocket-Version '8'；本服务器只支持版本 13"
+    body = parse_response(build_error_response(refused.value)).body
+    assert body == b"unsupported Sec-WebSocket-Version '8'; this server speaks 13\n"
+
+
+@pytest.mark.usefixtures("chinese")
+def test_the_client_side_reads_a_refusal_in_chinese():
+    """A server's 403 becomes a HandshakeError in Chinese, carrying the status."""
+    answer = build_reject_response(403, "no\n")
+    with pytest.raises(HandshakeError) as refused:
+        check_accept_response(answer, KEY)
+    assert str(refused.value) == "服务器拒绝了握手：403 Forbidden"
+    assert refused.value.status == 403

@@ -91,3 +91,13 @@ def test_serialize_headers_refuses_injection():
     assert serialize_headers({"A": "1"}) == b"A: 1\r\n"
     with pytest.raises(ValueError):
         serialize_headers([("X", "1\r\nSet-Cookie: evil")])
+
+
+@pytest.mark.usefixtures("chinese")
+def test_a_broken_head_is_explained_in_chinese():
+    """An unfinished head (400) and one over the limit (431) read in Chinese."""
+    with pytest.raises(HandshakeError, match=r"^头部不完整：头字段后面没有空行（CRLF CRLF）$"):
+        parse_head(b"GET / HTTP/1.1\r\nHost: x\r\n")
+    with pytest.raises(HandshakeError, match=r"^请求头部超过了 10 字节$") as big:
+        find_head_end(b"x" * 10, max_size=10)
+    assert big.value.status == 431

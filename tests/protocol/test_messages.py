@@ -131,3 +131,20 @@ def test_max_size_allows_exactly_the_limit():
 def test_messages_imports_no_io():
     """messages.py imports only the stdlib (no asyncio, no sockets), labkit.protocol and errors."""
     assert io_free_imports(Path(messages.__file__)) == set()
+
+
+@pytest.mark.usefixtures("chinese")
+def test_reassembly_errors_read_in_chinese():
+    """A stray continuation, an unmasked client frame and a message too big: all in Chinese."""
+    with pytest.raises(FrameError, match=r"^收到延续帧，但没有可以延续的消息$"):
+        MessageAssembler().receive(Frame(Opcode.CONT, b"x"))
+    with pytest.raises(FrameError, match=r"^客户端的帧没有掩码"):
+        MessageAssembler(role=Role.SERVER).receive(Frame.text("hi"))
+    assembler = MessageAssembler()
+    assembler.receive(Frame(Opcode.TEXT, b"a", fin=False))
+    with pytest.raises(
+        FrameError, match=r"^TEXT 消息还没结束，却收到新的 BINARY 帧；这里应该是延续帧$"
+    ):
+        assembler.receive(Frame.binary(b"b"))
+    with pytest.raises(MessageTooBig, match=r"^消息超过了 2 字节的上限$"):
+        MessageAssembler(max_size=2).receive(Frame.text("abc"))

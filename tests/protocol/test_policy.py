@@ -105,3 +105,19 @@ def test_check_applies_host_then_origin() -> None:
         LOOPBACK.check(None, "http://evil.example")
     assert refused.value.status == 400
     assert LOOPBACK.check("localhost:5", "http://localhost:5") == "localhost:5"
+
+
+@pytest.mark.usefixtures("chinese")
+def test_a_refused_origin_and_host_read_in_chinese():
+    """RequestPolicy's refusals (section 10.2, DNS rebinding) are Chinese exceptions, still 403."""
+    with pytest.raises(HandshakeError) as origin:
+        LOOPBACK.check("127.0.0.1:8765", "http://evil.example")
+    assert str(origin.value) == "来源 (Origin) http://evil.example 不允许连接本服务器"
+    assert (
+        origin.value.english
+        == "Origin http://evil.example is not allowed to connect to this server"
+    )
+    with pytest.raises(HandshakeError) as host:
+        LOOPBACK.check("evil.example:8765", None)
+    assert str(host.value) == "Host evil.example:8765 不是本服务器的名字"
+    assert (origin.value.status, host.value.status) == (403, 403)

@@ -43,3 +43,15 @@ def test_truncated_character_at_the_end_fails():
     assert d.feed(b"\xe2\x82") == ""
     with pytest.raises(InvalidUTF8):
         d.feed(b"", final=True)
+
+
+@pytest.mark.usefixtures("chinese")
+def test_invalid_utf8_is_explained_in_chinese():
+    """Section 8.1's 1007: the learner reads which byte, in Chinese, for text and close reasons."""
+    with pytest.raises(InvalidUTF8, match=r"^文本不是有效的 UTF-8：第 0 字节处 ") as text:
+        decode_utf8(b"\xff")
+    assert text.value.english.startswith("text is not valid UTF-8: ")
+    with pytest.raises(InvalidUTF8, match=r"^关闭原因不是有效的 UTF-8：第 1 字节处 "):
+        decode_utf8(b"a\xff", what="close reason")
+    with pytest.raises(InvalidUTF8, match=r"^文本不是有效的 UTF-8：第 0 字节处是代理项$"):
+        Utf8Decoder().feed(b"\xed\xa0")
