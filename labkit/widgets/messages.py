@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from labkit.chat.page_text import ERROR_MESSAGES
 from labkit.chat.protocol import (
     ChatError,
     ErrorNotice,
@@ -26,7 +27,7 @@ from labkit.chat.protocol import (
     decode_server_event,
 )
 
-from ..i18n import _
+from ..i18n import _, get_language
 
 __all__ = [
     "ChatMessage",
@@ -112,8 +113,22 @@ def from_server_event(event: ServerEvent, me: str) -> ChatMessage | None:
         line = _("{name} is typing…").format(name=event.name)
         return ChatMessage("typing", line, event.name, data=event)
     if isinstance(event, ErrorNotice):
-        return ChatMessage("error", f"{event.code}: {event.message}", data=event)
+        return ChatMessage("error", error_line(event, me), data=event)
     return None
+
+
+def error_line(event: ErrorNotice, me: str) -> str:
+    """What a panel shows for an error the room sent.
+
+    The server's ``message`` is English (it is on the wire); in another language
+    the panel shows the same text the page does for that ``code``, from the
+    catalog, with the code after it.
+    """
+    known = ERROR_MESSAGES.get(str(event.code))
+    if get_language() == "en" or known is None:
+        return f"{event.code}: {event.message}"
+    text = _(known).format(name=me)
+    return _("{message} ({code})").format(message=text, code=event.code)
 
 
 def from_chat_event(raw: str | bytes, me: str) -> tuple[ChatMessage | None, ServerEvent | None]:

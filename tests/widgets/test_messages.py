@@ -86,3 +86,12 @@ def test_room_events_read_in_chinese(chinese):
     assert (
         from_text_frame("hi").sender == "服务器" and from_text_frame("hi", "echo").sender == "echo"
     )
+
+
+def test_an_error_from_the_room_reads_in_chinese_by_its_code(chinese):
+    """zh-CN: the panel shows the page's text for the code; the English on the wire is kept."""
+    refused = from_server_event(ErrorNotice(ErrorCode.NAME_TAKEN, "the name ada is taken"), "ada")
+    assert refused.text == "用户名 ada 已被占用，请换一个（name_taken）"
+    assert refused.data.message == "the name ada is taken"
+    slow = from_server_event(ErrorNotice(ErrorCode.RATE_LIMITED, "too many"), "ada")
+    assert "rate_limited" in slow.text and "too many" not in slow.text
