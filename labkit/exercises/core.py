@@ -29,6 +29,11 @@ Before the checker runs, each object handed in is tested with
 :func:`placeholder`: the notebook's untouched ``def f(...): ...`` (or
 ``pass``, or ``raise NotImplementedError``), ``None`` and ``...`` all count as
 "not attempted yet", which is said kindly and is not a failure to fix.
+
+Every sentence a learner reads (verdicts, hints, the reasons above) is a
+catalog message (:mod:`labkit.i18n`), translated when the check runs or the
+hint is shown. Hints are declared with :func:`~labkit.i18n.N_` and kept in
+English on the :class:`Exercise`; :attr:`Exercise.hint` translates them.
 """
 
 from __future__ import annotations
@@ -37,7 +42,6 @@ import ast
 import functools
 import inspect
 import logging
-import re
 import sys
 import textwrap
 from collections.abc import Callable, Iterator, Mapping
@@ -47,7 +51,9 @@ from types import FrameType
 from typing import Any
 
 from ..errors import ExerciseError
+from ..i18n import _
 from .display import Note, Verdict, emit
+from .source import solution_source
 
 __all__ = [
     "REGISTRY",
@@ -131,12 +137,15 @@ class Result:
 def show(value: Any, limit: int = 60) -> str:
     """A short, printable ``repr`` of ``value`` for messages (long ones cut with …)."""
     if isinstance(value, bytes | bytearray) and len(value) > limit // 2:
-        text = f"{bytes(value[: limit // 3])!r}… ({len(value)} bytes)"
-        return text
+        return _("{head}… ({count} bytes)").format(
+            head=repr(bytes(value[: limit // 3])), count=len(value)
+        )
     try:
         text = repr(value)
     except Exception as exc:  # a learner's object whose __repr__ fails
-        text = f"<{type(value).__name__} whose repr() raised {type(exc).__name__}>"
+        text = _("<{type} whose repr() raised {error}>").format(
+            type=type(value).__name__, error=type(exc).__name__
+        )
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -155,18 +164,23 @@ def _is_filler(statement: ast.stmt) -> bool:
     return False
 
 
-def placeholder(obj: Any) -> str | None:
+def placeholder(obj: Any, name: str | None = None) -> str | None:
     """Tell whether ``obj`` is still the notebook's placeholder, and why.
 
+    Args:
+        obj: what the learner handed in.
+        name: what the sentence calls it (the checker's parameter,
+            ``my_accept_key``); by default the function's own name.
+
     Returns:
-        a short reason to put after the object's name ("is still None") for ``None``,
+        a sentence saying so ("my_accept_key is still None") for ``None``,
         ``...`` and functions whose body holds only ``...``, ``pass``, a
         docstring or ``raise NotImplementedError``; ``None`` for anything else.
         A function whose source cannot be read counts as attempted: calling
         it will tell.
     """
     if obj is None or obj is Ellipsis:
-        return f"is still {obj!r}"
+        return _("{name} is still {value}").format(name=name or _("the value"), value=repr(obj))
     if not callable(obj):
         return None
     function = inspect.unwrap(obj)
@@ -180,10 +194,10 @@ def placeholder(obj: Any) -> str | None:
         is_def = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
         if is_def and node.name == function.__name__:
             if all(_is_filler(statement) for statement in node.body):
-                return (
-                    "still has its placeholder body: write your code in place of `...`, "
+                return _(
+                    "{name} still has its placeholder body: write your code in place of `...`, "
                     "run that cell, then this one"
-                )
+                ).format(name=name or function.__name__)
             return None
     return None
 
@@ -200,18 +214,23 @@ def call(fn: Callable[..., Any], *args: Any, name: str, expect_value: bool = Tru
     try:
         result = fn(*args)
     except NotImplementedError:
-        raise NotAttempted(f"{name} still raises NotImplementedError") from None
+        raise NotAttempted(_("{name} still raises NotImplementedError").format(name=name)) from None
     except Exception as exc:
-        raise WrongAnswer(f"{label} raised {type(exc).__name__}: {exc}") from None
+        error = f"{type(exc).__name__}: {exc}"
+        raise WrongAnswer(_("{call} raised {error}").format(call=label, error=error)) from None
     if inspect.isawaitable(result):
         close = getattr(result, "close", None)
         if close is not None:
             close()  # no "coroutine was never awaited" warning on the learner's screen
         raise WrongAnswer(
-            f"{label} returned a coroutine: {name} should be a plain `def`, not `async def`"
+            _(
+                "{call} returned a coroutine: {name} should be a plain `def`, not `async def`"
+            ).format(call=label, name=name)
         )
     if expect_value and result is None:
-        raise NotAttempted(f"{label} returned None (write the body, and end it with `return`)")
+        raise NotAttempted(
+            _("{call} returned None (write the body, and end it with `return`)").format(call=label)
+        )
     return result
 
 
@@ -244,94 +263,6 @@ def calls_to(function: str, modules: Mapping[str, str]) -> Iterator[list[str]]:
         sys.setprofile(previous)
 
 
-def _annotation_names(fn: Callable[..., Any]) -> set[str]:
-    """The global names the annotations of ``fn`` use (``Context`` in ``ctx: Context``).
-
-    Annotations are not in the code object's names, and with ``from __future__
-    import annotations`` they are not evaluated either; pasted into a cell they
-    are, so their names must be imported there.
-    """
-    names: set[str] = set()
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
-    except (OSError, TypeError, SyntaxError):
-        return names
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            args = node.args
-            every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
-            annotations = [arg.annotation for arg in every if arg is not None]
-            annotations.append(node.returns)
-            for annotation in annotations:
-                if annotation is not None:
-                    names.update(n.id for n in ast.walk(annotation) if isinstance(n, ast.Name))
-    return names
-
-
-def _code_names(code: Any) -> list[str]:
-    """The global and attribute names ``code`` and the code nested in it load."""
-    names = list(code.co_names)
-    for const in code.co_consts:
-        if inspect.iscode(const):  # a comprehension, a lambda, an inner function
-            names += _code_names(const)
-    return names
-
-
-def _preamble(functions: tuple[Callable[..., Any], ...]) -> list[str]:
-    """The imports and constants the functions use, so the source shown runs as is."""
-    lines: list[str] = []
-    for fn in functions:
-        for name in [*_code_names(fn.__code__), *sorted(_annotation_names(fn))]:
-            if name not in fn.__globals__:
-                continue  # an attribute or a builtin
-            value = fn.__globals__[name]
-            if inspect.ismodule(value):
-                line = f"import {value.__name__}"
-                if value.__name__ != name:
-                    line += f" as {name}"
-            elif inspect.isclass(value) or inspect.isfunction(value):
-                line = f"from {value.__module__} import {value.__name__}"
-                if value.__name__ != name:
-                    line += f" as {name}"
-            elif isinstance(value, str | int | float | bytes):
-                line = f"{name} = {value!r}"
-            else:
-                continue
-            if line not in lines:
-                lines.append(line)
-    return sorted(lines, key=lambda line: (not line.startswith(("import", "from")), line))
-
-
-def _renamed(source: str, old: str, new: str) -> str:
-    """``source`` with the function it defines renamed from ``old`` to ``new``."""
-    if old == new:
-        return source
-    pattern = rf"^((?:async\s+)?def\s+){re.escape(old)}(\s*\()"
-    return re.sub(pattern, rf"\g<1>{new}\g<2>", source, count=1, flags=re.MULTILINE)
-
-
-def solution_source(exercise: Exercise) -> str:
-    """The reference solution as it is shown: runnable, named as in the notebook.
-
-    Imports and constants come first, then each function. A function takes
-    the name the notebook's exercise cell gives it (the checker's parameter:
-    ``my_accept_key`` for the reference ``accept_key``), so the text pasted in
-    place of that cell's placeholder is checked by the cell below it as it is.
-    """
-    functions = exercise.solution
-    names = (
-        exercise.params
-        if len(exercise.params) == len(functions)
-        else tuple(fn.__name__ for fn in functions)
-    )
-    parts = [
-        _renamed(textwrap.dedent(inspect.getsource(fn)).strip(), fn.__name__, name)
-        for fn, name in zip(functions, names, strict=True)
-    ]
-    preamble = _preamble(functions)
-    return "\n\n\n".join(["\n".join(preamble), *parts] if preamble else parts)
-
-
 # --- the registry --------------------------------------------------------------------
 
 #: Every lesson by name, for tools that list all exercises.
@@ -340,14 +271,23 @@ REGISTRY: dict[str, Lesson] = {}
 
 @dataclass(frozen=True)
 class Exercise:
-    """One exercise: its checker, its hint and the reference solution(s)."""
+    """One exercise: its checker, its hint and the reference solution(s).
+
+    ``hint_message`` is the hint as declared (an English catalog message);
+    :attr:`hint` is that hint in the language spoken now.
+    """
 
     name: str
     lesson: str
     checker: Callable[..., str]
-    hint: str
+    hint_message: str
     solution: tuple[Callable[..., Any], ...]
     params: tuple[str, ...] = field(default=())
+
+    @property
+    def hint(self) -> str:
+        """The hint, translated, without the indentation of its declaration."""
+        return textwrap.dedent(_(self.hint_message)).strip()
 
     @property
     def usage(self) -> str:
@@ -361,26 +301,31 @@ class Exercise:
                 self.name,
                 ok=False,
                 attempted=False,
-                message=f"this check takes {len(self.params)} argument(s): {self.usage}",
+                message=_("this check takes {count} argument(s): {usage}").format(
+                    count=len(self.params), usage=self.usage
+                ),
             )
         todo = []
         for param, obj in zip(self.params, objs, strict=True):
-            reason = placeholder(obj)
+            reason = placeholder(obj, param)
             if reason is not None:
-                todo.append(f"{param} {reason}")
+                todo.append(reason)
             elif not callable(obj):
                 return Result(
                     self.name,
                     ok=False,
-                    message=(
-                        f"{param} should be your function itself, but it is "
-                        f"{type(obj).__name__} {show(obj)}. Pass the name without "
-                        f"parentheses: {self.usage}"
+                    message=_(
+                        "{param} should be your function itself, but it is {type} {value}. "
+                        "Pass the name without parentheses: {usage}"
+                    ).format(
+                        param=param, type=type(obj).__name__, value=show(obj), usage=self.usage
                     ),
-                    hint="Write `check.x(my_function)`, not `check.x(my_function(...))`.",
+                    hint=_("Write `check.x(my_function)`, not `check.x(my_function(...))`."),
                 )
         if todo:
-            return Result(self.name, ok=False, attempted=False, message="; ".join(todo))
+            # TRANSLATORS: between two "not attempted yet" sentences on one line.
+            message = _("; ").join(todo)
+            return Result(self.name, ok=False, attempted=False, message=message)
         try:
             praise = self.checker(*objs)
         except WrongAnswer as wrong:
@@ -389,11 +334,13 @@ class Exercise:
         except NotAttempted as todo_:
             return Result(self.name, ok=False, attempted=False, message=todo_.message)
         except Exception as exc:  # the check itself broke: say so rather than raise
-            log.exception("the check for %s could not finish", self.name)
+            log.exception(_("the check for %s could not finish"), self.name)
             return Result(
                 self.name,
                 ok=False,
-                message=f"the check could not finish: {type(exc).__name__}: {exc}",
+                message=_("the check could not finish: {error}").format(
+                    error=f"{type(exc).__name__}: {exc}"
+                ),
                 hint=self.hint,
             )
         return Result(self.name, ok=True, message=praise)
@@ -412,8 +359,9 @@ class _Namespace:
         exercises = self._lesson.exercises
         if name not in exercises:
             raise AttributeError(
-                f"{self._lesson.name} has no exercise {name!r}; "
-                f"its exercises are: {', '.join(exercises)}"
+                _("{lesson} has no exercise {name}; its exercises are: {exercises}").format(
+                    lesson=self._lesson.name, name=repr(name), exercises=", ".join(exercises)
+                )
             )
         return getattr(self._lesson, f"_{self._kind}_function")(exercises[name])
 
@@ -448,9 +396,8 @@ class Lesson:
 
         def register(checker: Callable[..., str]) -> Callable[..., str]:
             params = tuple(inspect.signature(checker).parameters)
-            text = textwrap.dedent(hint).strip()
             self.exercises[checker.__name__] = Exercise(
-                checker.__name__, self.name, checker, text, solution, params
+                checker.__name__, self.name, checker, hint, solution, params
             )
             return checker
 
@@ -467,14 +414,16 @@ class Lesson:
 
     def _hint_function(self, exercise: Exercise) -> Callable[[], None]:
         def hint() -> None:
-            emit(Note(f"Hint: {exercise.name}", exercise.hint, kind="hint"))
+            title = _("Hint: {exercise}").format(exercise=exercise.name)
+            emit(Note(title, exercise.hint, kind="hint"))
 
         hint.__doc__ = f"Show the hint for {exercise.name}."
         return hint
 
     def _solution_function(self, exercise: Exercise) -> Callable[[], None]:
         def solution() -> None:
-            emit(Note(f"Solution: {exercise.name}", solution_source(exercise), kind="code"))
+            title = _("Solution: {exercise}").format(exercise=exercise.name)
+            emit(Note(title, solution_source(exercise), kind="code"))
 
         solution.__doc__ = f"Show a reference solution for {exercise.name}."
         return solution

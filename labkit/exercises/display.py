@@ -11,13 +11,21 @@ shown, never rendered.
 
 :func:`first_difference` words the first byte where two byte strings differ,
 so that a message names the actual difference before it guesses a cause.
+
+Every word shown here (the headlines, the hint label, the differences) is a
+catalog message (:mod:`labkit.i18n`), translated when it is shown. The text
+form lines up a hint's later lines under its first, in the columns a terminal
+gives each character (a Chinese character takes two).
 """
 
 from __future__ import annotations
 
 import html
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from ..i18n import N_, _
 
 __all__ = ["Note", "Verdict", "emit", "first_difference"]
 
@@ -25,9 +33,9 @@ Status = Literal["ok", "wrong", "todo"]
 
 # (mark, headline, border colour, background colour) per status.
 _LOOK: dict[str, tuple[str, str, str, str]] = {
-    "ok": ("✓", "correct!", "#2e7d32", "#e8f5e9"),
-    "wrong": ("✗", "not yet right", "#c62828", "#ffebee"),
-    "todo": ("○", "not attempted yet", "#546e7a", "#eceff1"),
+    "ok": ("✓", N_("correct!"), "#2e7d32", "#e8f5e9"),
+    "wrong": ("✗", N_("not yet right"), "#c62828", "#ffebee"),
+    "todo": ("○", N_("not attempted yet"), "#546e7a", "#eceff1"),
     "hint": ("ℹ", "", "#f9a825", "#fffde7"),
     "code": ("✎", "", "#1565c0", "#e3f2fd"),
 }
@@ -38,6 +46,17 @@ _BOX = (
     'border-radius:2px">{body}</div>'
 )
 _PRE = '<pre style="white-space:pre-wrap;margin:4px 0;background:transparent">{}</pre>'
+
+
+def _width(text: str) -> int:
+    """The columns ``text`` takes in a terminal: two for a wide (CJK) character."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _headline(status: str) -> str:
+    """The translated headline of ``status`` ("correct!"), "" for a hint or a solution."""
+    headline = _LOOK[status][1]
+    return _(headline) if headline else ""
 
 
 @dataclass(frozen=True)
@@ -57,18 +76,25 @@ class Verdict:
     hint: str = ""
 
     def __repr__(self) -> str:
-        mark, headline, _, _ = _LOOK[self.status]
-        lines = [f"{mark} {self.exercise}: {headline}"]
+        mark = _LOOK[self.status][0]
+        title = _("{exercise}: {headline}").format(
+            exercise=self.exercise, headline=_headline(self.status)
+        )
+        lines = [f"{mark} {title}"]
         lines += [f"  {line}" for line in self.message.splitlines()]
         if self.status == "wrong" and self.hint:
+            # TRANSLATORS: the first line of a hint in a terminal; later lines line up under {line}.
+            labelled = _("Hint: {line}")
+            indent = " " * (2 + _width(labelled.format(line="")))
             lines += [
-                f"  Hint: {line}" if i == 0 else f"        {line}"
+                "  " + labelled.format(line=line) if i == 0 else indent + line
                 for i, line in enumerate(self.hint.splitlines())
             ]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        mark, headline, border, background = _LOOK[self.status]
+        mark, _look, border, background = _LOOK[self.status]
+        headline = _headline(self.status)
         body = (
             f'<strong style="color:{border}">{mark} {html.escape(self.exercise)}</strong> '
             f"<span>{html.escape(headline)}</span>"
@@ -78,7 +104,8 @@ class Verdict:
         elif self.message:  # "expected" and "got" lines must stay aligned
             body += _PRE.format(html.escape(self.message))
         if self.status == "wrong" and self.hint:
-            body += f"<div><em>Hint:</em> {_PRE.format(html.escape(self.hint))}</div>"
+            label = html.escape(_("Hint:"))
+            body += f"<div><em>{label}</em> {_PRE.format(html.escape(self.hint))}</div>"
         return _BOX.format(kind=self.status, border=border, background=background, body=body)
 
 
@@ -102,7 +129,7 @@ class Note:
         return f"{mark} {self.title}\n{indented}"
 
     def _repr_html_(self) -> str:
-        mark, _, border, background = _LOOK[self.kind]
+        mark, _look, border, background = _LOOK[self.kind]
         body = f'<strong style="color:{border}">{mark} {html.escape(self.title)}</strong>'
         body += _PRE.format(html.escape(self.text))
         return _BOX.format(kind=self.kind, border=border, background=background, body=body)
@@ -133,17 +160,30 @@ def first_difference(got: bytes, want: bytes) -> str:
     """
     for index, (mine, theirs) in enumerate(zip(got, want, strict=False)):
         if mine != theirs:
-            line = f"byte {index} is 0x{mine:02x}, expected 0x{theirs:02x}"
-            if index >= 16:
-                start = index - index % 4
-                around = slice(start, start + 8)
-                line += (
-                    f" (bytes {start}-{start + 7}: {bytes(got[around]).hex(' ')}, "
-                    f"expected {bytes(want[around]).hex(' ')})"
+            if index < 16:
+                return _("byte {index} is {got}, expected {want}").format(
+                    index=index, got=f"0x{mine:02x}", want=f"0x{theirs:02x}"
                 )
-            return line
+            start = index - index % 4
+            around = slice(start, start + 8)
+            return _(
+                "byte {index} is {got}, expected {want} "
+                "(bytes {start}-{end}: {got_bytes}, expected {want_bytes})"
+            ).format(
+                index=index,
+                got=f"0x{mine:02x}",
+                want=f"0x{theirs:02x}",
+                start=start,
+                end=start + 7,
+                got_bytes=bytes(got[around]).hex(" "),
+                want_bytes=bytes(want[around]).hex(" "),
+            )
     if len(got) < len(want):
-        return f"the first {len(got)} bytes are right, then it stops: {len(want)} expected"
+        return _("the first {count} bytes are right, then it stops: {expected} expected").format(
+            count=len(got), expected=len(want)
+        )
     if len(got) > len(want):
-        return f"the {len(want)} bytes expected are all there, then {len(got) - len(want)} more"
-    return "no difference"
+        return _("the {expected} bytes expected are all there, then {extra} more").format(
+            expected=len(want), extra=len(got) - len(want)
+        )
+    return _("no difference")

@@ -37,6 +37,7 @@ import re
 from typing import Any
 
 from ..app import Context, Next
+from ..i18n import N_, _
 from . import live
 from .core import Lesson, WrongAnswer, show
 from .solutions import lesson2 as solutions
@@ -58,20 +59,24 @@ ECHO_MESSAGES: tuple[str | bytes, ...] = (
 )
 
 
-def _kind(message: str | bytes) -> str:
-    return "text" if isinstance(message, str) else "binary"
+def _awaited_echo(message: str | bytes) -> str:
+    """What the client waits for after sending ``message``, as a message says it."""
+    if isinstance(message, str):
+        return _("the echo of the text message {message}").format(message=show(message))
+    return _("the echo of the binary message {message}").format(message=show(message))
 
 
 @lesson.exercise(
-    hint="""
-    Loop over the connection's messages and send each one back unchanged:
-
-        async for message in ctx.websocket:
-            await ctx.websocket.send(message)
-
-    websockets gives you a str for a text frame and bytes for a binary one, and send()
-    picks the frame type from that, so passing the message through as it is keeps the
-    type (RFC 6455, section 5.6). Don't forget the `await`.""",
+    hint=N_(
+        "Loop over the connection's messages and send each one back unchanged:\n"
+        "\n"
+        "    async for message in ctx.websocket:\n"
+        "        await ctx.websocket.send(message)\n"
+        "\n"
+        "websockets gives you a str for a text frame and bytes for a binary one, and send()\n"
+        "picks the frame type from that, so passing the message through as it is keeps the\n"
+        "type (RFC 6455, section 5.6). Don't forget the `await`."
+    ),
     solution=(solutions.echo,),
 )
 def echo(my_echo: Any) -> str:
@@ -80,18 +85,23 @@ def echo(my_echo: Any) -> str:
     probe = live.Probe()
     app = live.exercise_app("echo")
     app.use(probe.middleware(my_echo))
-    with live.serving(app) as server, live.Client(server.url, "the client", probe) as client:
+    with (
+        live.serving(app) as server,
+        live.Client(server.url, _("the client"), probe) as client,
+    ):
         for index, message in enumerate(ECHO_MESSAGES):
             returned = (
-                "The middleware returned after the first message, so the connection "
-                "closed. Loop: `async for message in ctx.websocket:`."
+                _(
+                    "The middleware returned after the first message, so the connection "
+                    "closed. Loop: `async for message in ctx.websocket:`."
+                )
                 if index
                 else None
             )
             client.send(message, closed=returned)
             got = client.expect(
-                f"the echo of the {_kind(message)} message {show(message)}",
-                silent=(
+                _awaited_echo(message),
+                silent=_(
                     "Nothing was sent back. Call `await ctx.websocket.send(message)` for each "
                     "message (with `await`: without it nothing is sent)."
                 ),
@@ -99,27 +109,34 @@ def echo(my_echo: Any) -> str:
             )
             if got == message and type(got) is type(message):
                 continue
+            sent, back = show(message), show(got)
             if isinstance(message, bytes) and isinstance(got, str):
                 raise WrongAnswer(
-                    f"the client sent the binary message {show(message)}\n"
-                    f"and got back the text message {show(got)}",
-                    hint="Send the message back as it came: bytes go out as a binary frame. "
-                    "Don't turn it into a str (str(), f-strings, .decode()).",
+                    _(
+                        "the client sent the binary message {sent}\n"
+                        "and got back the text message {got}"
+                    ).format(sent=sent, got=back),
+                    hint=_(
+                        "Send the message back as it came: bytes go out as a binary frame. "
+                        "Don't turn it into a str (str(), f-strings, .decode())."
+                    ),
                 )
             if isinstance(message, str) and isinstance(got, bytes):
                 raise WrongAnswer(
-                    f"the client sent the text message {show(message)}\n"
-                    f"and got back the binary message {show(got)}",
-                    hint="Send the message back as it came: a str goes out as a text frame.",
+                    _(
+                        "the client sent the text message {sent}\n"
+                        "and got back the binary message {got}"
+                    ).format(sent=sent, got=back),
+                    hint=_("Send the message back as it came: a str goes out as a text frame."),
                 )
             raise WrongAnswer(
-                f"the client sent {show(message)}\nand got back {show(got)}",
-                hint="An echo sends back exactly what it received, nothing added.",
+                _("the client sent {sent}\nand got back {got}").format(sent=sent, got=back),
+                hint=_("An echo sends back exactly what it received, nothing added."),
             )
-    return (
-        f"{len(ECHO_MESSAGES)} messages came back as they went out, text as text and "
+    return _(
+        "{count} messages came back as they went out, text as text and "
         "binary as binary: that is the tutorial's Koa echo server, in Python."
-    )
+    ).format(count=len(ECHO_MESSAGES))
 
 
 def _count_reply(client: live.Client, message: str, n: int, total: int) -> None:
@@ -131,62 +148,93 @@ def _count_reply(client: live.Client, message: str, n: int, total: int) -> None:
     want = f"#{n}: {message}"
     client.send(message)
     got = client.expect(
-        f"the reply {want!r}",
-        silent='Reply to every message: `await ctx.websocket.send(f"#{n}: {message}")`.',
-        closed="Keep the connection open: loop with `async for message in ctx.websocket:`.",
+        _("the reply {want}").format(want=repr(want)),
+        silent=_('Reply to every message: `await ctx.websocket.send(f"#{n}: {message}")`.'),
+        closed=_("Keep the connection open: loop with `async for message in ctx.websocket:`."),
     )
     if got == want:
         return
-    tried = f"{client.who} sent {message!r} and got {show(got)}, expected {want!r}"
+    tried = _("{who} sent {message} and got {got}, expected {want}").format(
+        who=client.who, message=repr(message), got=show(got), want=repr(want)
+    )
     numbered = re.fullmatch(r"#(\d+)(.*)", got, re.DOTALL) if isinstance(got, str) else None
     if numbered is None:
         raise WrongAnswer(
-            tried, hint='The reply is exactly "#<n>: <message>": a hash, the number, colon, space.'
+            tried,
+            hint=_('The reply is exactly "#<n>: <message>": a hash, the number, colon, space.'),
         )
     number, rest = int(numbered[1]), numbered[2]
     if number == n:  # the count is right: only the text around it is not
         if rest == f" {message}":
-            slip = f"the number is right; the colon after #{n} is missing"
+            slip = _("the number is right; the colon after #{n} is missing").format(n=n)
         elif rest == f":{message}":
-            slip = f"the number is right; the space after #{n}: is missing"
+            slip = _("the number is right; the space after #{n}: is missing").format(n=n)
         else:
-            slip = f"the number is right; after #{n} should come {f': {message}'!r}"
+            slip = _("the number is right; after #{n} should come {rest}").format(
+                n=n, rest=repr(f": {message}")
+            )
         raise WrongAnswer(
             f"{tried}\n{slip}",
-            hint="Build the reply as f\"#{ctx.state['count']}: {message}\": hash, number, "
-            "colon, space, message.",
+            hint=_(
+                "Build the reply as f\"#{ctx.state['count']}: {message}\": hash, number, "
+                "colon, space, message."
+            ),
         )
     if number == n - 1:
         raise WrongAnswer(
-            f"{tried}\nthe number is one short",
-            hint="Count from 1: add 1 to the counter before you build the reply.",
+            f"{tried}\n" + _("the number is one short"),
+            hint=_("Count from 1: add 1 to the counter before you build the reply."),
         )
     step = _step(client, number)
     if step is not None and step != 1:
+        climb = _(
+            "the next reply on this connection was #{next}: the count goes up by {step} per message"
+        ).format(next=number + step, step=step)
         raise WrongAnswer(
-            f"{tried}\nthe next reply on this connection was #{number + step}: the count "
-            f"goes up by {step} per message",
-            hint="Add exactly 1 per message: ctx.state['count'] += 1.",
+            f"{tried}\n{climb}",
+            hint=_("Add exactly 1 per message: ctx.state['count'] += 1."),
         )
-    first = "this is a new connection, so its first message is #1" if n == 1 else ""
     if number == total:
+        if n == 1:
+            shared = _(
+                "this is a new connection, so its first message is #1: #{number} counts the "
+                "messages of every connection together"
+            )
+        else:
+            shared = _(
+                "this connection has sent {n} messages: #{number} counts the messages of "
+                "every connection together"
+            )
         raise WrongAnswer(
-            f"{tried}\n{first or f'this connection has sent {n} messages'}: #{number} "
-            "counts the messages of every connection together",
-            hint="A counter outside the middleware is shared by every connection. Keep it in "
-            "ctx.state, which belongs to one connection: ctx.state['count'] = 0 first.",
+            f"{tried}\n{shared.format(n=n, number=number)}",
+            hint=_(
+                "A counter outside the middleware is shared by every connection. Keep it in "
+                "ctx.state, which belongs to one connection: ctx.state['count'] = 0 first."
+            ),
         )
     if number > n:
+        if n == 1:
+            kept = _(
+                "this is a new connection, so its first message is #1: the count did not "
+                "start at 0 for this connection, it went on from {before} messages before it"
+            )
+        else:
+            kept = _(
+                "this connection has sent {n} messages: the count did not start at 0 for "
+                "this connection, it went on from {before} messages before it"
+            )
         raise WrongAnswer(
-            f"{tried}\n{first or f'this connection has sent {n} messages'}: the count did "
-            f"not start at 0 for this connection, it went on from {number - n} messages "
-            "before it",
-            hint="A counter outside the middleware lives on across connections, and across "
-            "runs of this check. Start one for each connection: ctx.state['count'] = 0 first.",
+            f"{tried}\n{kept.format(n=n, before=number - n)}",
+            hint=_(
+                "A counter outside the middleware lives on across connections, and across "
+                "runs of this check. Start one for each connection: ctx.state['count'] = 0 "
+                "first."
+            ),
         )
+    wrong = _("the number should be {n}: this connection's message number {n}").format(n=n)
     raise WrongAnswer(
-        f"{tried}\nthe number should be {n}: this connection's message number {n}",
-        hint="Add 1 to ctx.state['count'] for each message of this connection, then reply.",
+        f"{tried}\n{wrong}",
+        hint=_("Add 1 to ctx.state['count'] for each message of this connection, then reply."),
     )
 
 
@@ -194,7 +242,7 @@ def _step(client: live.Client, number: int) -> int | None:
     """Send one more message after a wrongly numbered reply: by how much did the count go up?"""
     try:
         client.send("one more")
-        reply = client.expect("the reply to 'one more'")
+        reply = client.expect(_("the reply to {message}").format(message=repr("one more")))
     except WrongAnswer:
         return None
     numbered = re.match(r"#(\d+)", reply) if isinstance(reply, str) else None
@@ -202,15 +250,17 @@ def _step(client: live.Client, number: int) -> int | None:
 
 
 @lesson.exercise(
-    hint="""
-    Start each connection with ctx.state["count"] = 0 (ctx.state belongs to one connection,
-    like Koa's ctx.state), then for each message add 1 and reply:
-
-        async for message in ctx.websocket:
-            ctx.state["count"] += 1
-            await ctx.websocket.send(f"#{ctx.state['count']}: {message}")
-
-    The first message of every connection is #1.""",
+    hint=N_(
+        'Start each connection with ctx.state["count"] = 0 (ctx.state belongs to one '
+        "connection,\n"
+        "like Koa's ctx.state), then for each message add 1 and reply:\n"
+        "\n"
+        "    async for message in ctx.websocket:\n"
+        '        ctx.state["count"] += 1\n'
+        "        await ctx.websocket.send(f\"#{ctx.state['count']}: {message}\")\n"
+        "\n"
+        "The first message of every connection is #1."
+    ),
     solution=(solutions.count_messages,),
 )
 def count_messages(my_count_messages: Any) -> str:
@@ -220,26 +270,28 @@ def count_messages(my_count_messages: Any) -> str:
     app = live.exercise_app("count-messages")
     app.use(probe.middleware(my_count_messages))
     with live.serving(app) as server:
-        with live.Client(server.url, "client A", probe) as a:
+        with live.Client(server.url, _("client A"), probe) as a:
             _count_reply(a, "apple", 1, total=1)
             _count_reply(a, "banana", 2, total=2)
-            with live.Client(server.url, "client B", probe) as b:
+            with live.Client(server.url, _("client B"), probe) as b:
                 _count_reply(b, "cherry", 1, total=3)
                 _count_reply(a, "date", 3, total=4)
                 _count_reply(b, "elderberry", 2, total=5)
         if not probe.wait_finished(2):
             raise WrongAnswer(
-                "the middleware kept running after both clients had left",
-                hint="Let the `async for` loop end when the client leaves; don't loop forever.",
+                _("the middleware kept running after both clients had left"),
+                hint=_("Let the `async for` loop end when the client leaves; don't loop forever."),
             )
         counts = [state.get("count") for state in probe.states]
         if sorted(count for count in counts if isinstance(count, int)) != [2, 3]:
             raise WrongAnswer(
-                f"after the clients left, ctx.state['count'] was {counts} on the two "
-                "connections, expected [2, 3]",
-                hint='Keep the counter in ctx.state["count"], so other middleware can read it.',
+                _(
+                    "after the clients left, ctx.state['count'] was {counts} on the two "
+                    "connections, expected [2, 3]"
+                ).format(counts=counts),
+                hint=_('Keep the counter in ctx.state["count"], so other middleware can read it.'),
             )
-    return (
+    return _(
         "two clients, two counters: each connection counted its own messages from #1, "
         'in ctx.state["count"].'
     )
@@ -251,65 +303,82 @@ async def _reply_ok(ctx: Context, next: Next) -> None:
 
 
 @lesson.exercise(
-    hint="""
-    Read the token with ctx.query.get("token") (None when it is missing: no KeyError) and
-    refuse the handshake when it is not TOKEN:
-
-        from labkit import HandshakeRefused
-        if ctx.query.get("token") != TOKEN:
-            raise HandshakeRefused(401, "missing or wrong token")
-
-    Returning (even False) lets the handshake go on; only raising refuses it. 401 means
-    "who are you?"; 403 would mean "I know who you are, and no".""",
+    hint=N_(
+        'Read the token with ctx.query.get("token") (None when it is missing: no KeyError) and\n'
+        "refuse the handshake when it is not TOKEN:\n"
+        "\n"
+        "    from labkit import HandshakeRefused\n"
+        '    if ctx.query.get("token") != TOKEN:\n'
+        '        raise HandshakeRefused(401, "missing or wrong token")\n'
+        "\n"
+        "Returning (even False) lets the handshake go on; only raising refuses it. 401 means\n"
+        '"who are you?"; 403 would mean "I know who you are, and no".'
+    ),
     solution=(solutions.require_token,),
 )
 def require_token(my_require_token: Any) -> str:
     """Check the ``require_token`` hook: real handshakes refused with 401, or let in."""
     if not callable(my_require_token):  # the core already said so; this keeps typing honest
-        raise WrongAnswer(f"require_token is {show(my_require_token)}, not a function")
+        raise WrongAnswer(
+            _("require_token is {value}, not a function").format(value=show(my_require_token))
+        )
     probe = live.Probe()
     app = live.exercise_app("require-token")
     app.before_handshake(probe.hook(my_require_token))
     app.use(_reply_ok)
     with live.serving(app) as server:
         for query, why in (
-            ("", "no token at all"),
-            ("?token=", "an empty token"),
-            ("?token=wrong", "a wrong token"),
-            (f"?token={TOKEN.upper()}", "the token in upper case"),
+            ("", _("no token at all")),
+            ("?token=", _("an empty token")),
+            ("?token=wrong", _("a wrong token")),
+            (f"?token={TOKEN.upper()}", _("the token in upper case")),
         ):
             status = live.refused_status(server.url + query)
-            tried = f"a handshake with {why} ({server.url}{query})"
+            tried = _("a handshake with {why} ({url})").format(why=why, url=server.url + query)
             if probe.error is not None:
                 raise WrongAnswer(
-                    f"{tried}: your hook raised {probe.error}",
-                    hint='Use ctx.query.get("token"): it gives None when there is no token, '
-                    "where ctx.query['token'] raises KeyError.",
+                    _("{handshake}: your hook raised {error}").format(
+                        handshake=tried, error=probe.error
+                    ),
+                    hint=_(
+                        'Use ctx.query.get("token"): it gives None when there is no token, '
+                        "where ctx.query['token'] raises KeyError."
+                    ),
                 )
             if status is None:
                 raise WrongAnswer(
-                    f"{tried} was accepted (101 Switching Protocols)",
-                    hint="Returning from the hook (even `return False`) lets the handshake "
-                    'continue. Refuse it: raise HandshakeRefused(401, "missing token").',
+                    _("{handshake} was accepted (101 Switching Protocols)").format(handshake=tried),
+                    hint=_(
+                        "Returning from the hook (even `return False`) lets the handshake "
+                        'continue. Refuse it: raise HandshakeRefused(401, "missing token").'
+                    ),
                 )
             if status != 401:
                 raise WrongAnswer(
-                    f"{tried} was refused with {status}, expected 401",
-                    hint="401 Unauthorized says 'who are you?': the right answer to a "
-                    "missing or wrong token. raise HandshakeRefused(401, ...).",
+                    _("{handshake} was refused with {status}, expected 401").format(
+                        handshake=tried, status=status
+                    ),
+                    hint=_(
+                        "401 Unauthorized says 'who are you?': the right answer to a "
+                        "missing or wrong token. raise HandshakeRefused(401, ...)."
+                    ),
                 )
         right = f"{server.url}?token={TOKEN}"
         status = live.refused_status(right)
         if status is not None:
             raise probe.wrong(
-                f"a handshake with the right token ({right}) was refused with {status}",
-                hint=f"Let the handshake through when ctx.query.get('token') == {TOKEN!r}.",
+                _("a handshake with the right token ({url}) was refused with {status}").format(
+                    url=right, status=status
+                ),
+                hint=_("Let the handshake through when ctx.query.get('token') == {token}.").format(
+                    token=repr(TOKEN)
+                ),
             )
-        with live.Client(right, "a client with the right token", probe) as client:
-            got = client.expect("the server's first message")
+        with live.Client(right, _("a client with the right token"), probe) as client:
+            got = client.expect(_("the server's first message"))
             if got != "welcome":  # pragma: no cover - _reply_ok always sends it
-                raise WrongAnswer(f"the client got {show(got)}")
-    return (
+                raise WrongAnswer(_("the client got {got}").format(got=show(got)))
+    return _(
         "no token, an empty one and a wrong one: 401 before the handshake; the right "
         "token: welcome in."
     )

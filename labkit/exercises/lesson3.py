@@ -44,6 +44,7 @@ from ..chat.protocol import (
     Welcome,
     decode_server_event,
 )
+from ..i18n import N_, _
 from . import live
 from .core import Lesson, NotAttempted, WrongAnswer, call, show
 from .room import PracticeRoom
@@ -72,22 +73,29 @@ def _as_list(got: Any, label: str) -> list[Any]:
         return list(got)
     if isinstance(got, set | frozenset | dict):
         raise WrongAnswer(
-            f"{label} returned a {type(got).__name__} {show(got)}; expected a list",
-            hint="Return a list, in the order of members: a set forgets the order.",
+            _("{call} returned a {type} {value}; expected a list").format(
+                call=label, type=type(got).__name__, value=show(got)
+            ),
+            hint=_("Return a list, in the order of members: a set forgets the order."),
         )
     if isinstance(got, str | bytes) or not hasattr(got, "__iter__"):
-        raise WrongAnswer(f"{label} returned {show(got)}; expected a list of names")
+        raise WrongAnswer(
+            _("{call} returned {value}; expected a list of names").format(
+                call=label, value=show(got)
+            )
+        )
     return list(got)
 
 
 @lesson.exercise(
-    hint="""
-    Build a new list of every member that is not the sender, in order:
-
-        return [member for member in members if member != sender]
-
-    Don't remove the sender from members: that list is the room's, and the sender is
-    still in the room.""",
+    hint=N_(
+        "Build a new list of every member that is not the sender, in order:\n"
+        "\n"
+        "    return [member for member in members if member != sender]\n"
+        "\n"
+        "Don't remove the sender from members: that list is the room's, and the sender is\n"
+        "still in the room."
+    ),
     solution=(solutions.recipients,),
 )
 def recipients(recipients: Any) -> str:
@@ -98,31 +106,37 @@ def recipients(recipients: Any) -> str:
         got = call(recipients, sender, members, name="recipients")
         if members != list(names):
             raise WrongAnswer(
-                f"{label} changed members: it is now {members!r}",
-                hint="Build and return a new list; members belongs to the room and the "
-                "sender is still in it.",
+                _("{call} changed members: it is now {members}").format(
+                    call=label, members=repr(members)
+                ),
+                hint=_(
+                    "Build and return a new list; members belongs to the room and the "
+                    "sender is still in it."
+                ),
             )
         got_list = _as_list(got, label)
         if got_list == want:
             continue
-        tried = f"{label} returned {show(got)}, expected {want!r}"
+        tried = _("{call} returned {got}, expected {want}").format(
+            call=label, got=show(got), want=repr(want)
+        )
         if got_list == [sender]:
             raise WrongAnswer(
-                f"{tried}\nonly the sender would get the message",
-                hint="It is the other way round: everyone except the sender.",
+                f"{tried}\n" + _("only the sender would get the message"),
+                hint=_("It is the other way round: everyone except the sender."),
             )
         if sender in got_list:
             raise WrongAnswer(
-                f"{tried}\nthe sender would get their own message back",
-                hint="Leave the sender out: `if member != sender`.",
+                f"{tried}\n" + _("the sender would get their own message back"),
+                hint=_("Leave the sender out: `if member != sender`."),
             )
         if sorted(got_list) == sorted(want):
             raise WrongAnswer(
-                f"{tried}\nthe right people, in another order",
-                hint="Keep the order of members.",
+                f"{tried}\n" + _("the right people, in another order"),
+                hint=_("Keep the order of members."),
             )
-        raise WrongAnswer(tried, hint="Keep every member except the sender, compared with !=.")
-    return "everyone but the sender, in order, and members left as it was."
+        raise WrongAnswer(tried, hint=_("Keep every member except the sender, compared with !=."))
+    return _("everyone but the sender, in order, and members left as it was.")
 
 
 # --- join / leave -----------------------------------------------------------------
@@ -142,22 +156,30 @@ class _Users:
         got = call(self.on_join, self.users, name, name="on_join", expect_value=False)
         want = [*before, name] if added else before
         if got is None and self.users == before:
-            raise NotAttempted(f"{label} returned None and changed nothing")
+            raise NotAttempted(_("{call} returned None and changed nothing").format(call=label))
         if not isinstance(got, bool):
             raise WrongAnswer(
-                f"{label} returned {show(got)}; expected {added}",
-                hint="Change users in place (users.append(name)) and return True, or "
-                "return False when the name is taken.",
+                _("{call} returned {got}; expected {want}").format(
+                    call=label, got=show(got), want=added
+                ),
+                hint=_(
+                    "Change users in place (users.append(name)) and return True, or "
+                    "return False when the name is taken."
+                ),
             )
         if got == added and self.users == want:
             return
         if got != added:
-            tried = f"{label} returned {got}, expected {added}: {why}"
+            tried = _("{call} returned {got}, expected {want}: {why}").format(
+                call=label, got=got, want=added, why=why
+            )
         else:
-            tried = f"{label} returned {got}, but users is now {self.users!r}, expected {want!r}"
+            tried = _("{call} returned {got}, but users is now {users}, expected {want}").format(
+                call=label, got=got, users=repr(self.users), want=repr(want)
+            )
         lowered = [*before, name.casefold()]
         if added and self.users == lowered and name != name.casefold():
-            hint = (
+            hint = _(
                 "Keep the name as the user typed it (users.append(name)); use casefold() "
                 "only to compare."
             )
@@ -171,76 +193,97 @@ class _Users:
         except WrongAnswer as wrong:
             if name in before:
                 raise
+            never = _(
+                "{name} never joined: a connection can close before its join was accepted"
+            ).format(name=repr(name))
             raise WrongAnswer(
-                f"{wrong.message}\n{name!r} never joined: a connection can close before "
-                "its join was accepted",
-                hint="Check `if name in users:` before users.remove(name): remove() raises "
-                "ValueError for a missing name.",
+                f"{wrong.message}\n{never}",
+                hint=_(
+                    "Check `if name in users:` before users.remove(name): remove() raises "
+                    "ValueError for a missing name."
+                ),
             ) from None
         want = [user for user in before if user != name]
         if self.users == want:
             return
+        users = repr(self.users)
         if self.users == before:
             raise WrongAnswer(
-                f"{label} left users as it was: {name!r} stays in the room as a ghost",
-                hint="Remove the name: users.remove(name) (after checking it is there).",
+                _("{call} left users as it was: {name} stays in the room as a ghost").format(
+                    call=label, name=repr(name)
+                ),
+                hint=_("Remove the name: users.remove(name) (after checking it is there)."),
             )
         if name in self.users or name not in before:
-            ghost = f"left {name!r} as a ghost" if name in self.users else "nobody had left"
+            if name in self.users:
+                wrong = _(
+                    "{call} made users {users}: it removed someone else and left {name} as a ghost"
+                )
+            else:
+                wrong = _("{call} made users {users}: it removed someone else and nobody had left")
             raise WrongAnswer(
-                f"{label} made users {self.users!r}: it removed someone else and {ghost}",
-                hint="Remove exactly that name: users.remove(name), not users.pop().",
+                wrong.format(call=label, users=users, name=repr(name)),
+                hint=_("Remove exactly that name: users.remove(name), not users.pop()."),
             )
         raise WrongAnswer(
-            f"{label} made users {self.users!r}, expected {want!r} ({why})",
-            hint="Remove only that one name and keep everyone else in order.",
+            _("{call} made users {users}, expected {want} ({why})").format(
+                call=label, users=users, want=repr(want), why=why
+            ),
+            hint=_("Remove only that one name and keep everyone else in order."),
         )
 
 
 @lesson.exercise(
-    hint="""
-    on_join: compare case-insensitively with casefold(), then append the name as typed:
-
-        if any(user.casefold() == name.casefold() for user in users):
-            return False
-        users.append(name)
-        return True
-
-    on_leave: remove the name if it is there (a connection can close before it joined):
-
-        if name in users:
-            users.remove(name)""",
+    hint=N_(
+        "on_join: compare case-insensitively with casefold(), then append the name as typed:\n"
+        "\n"
+        "    if any(user.casefold() == name.casefold() for user in users):\n"
+        "        return False\n"
+        "    users.append(name)\n"
+        "    return True\n"
+        "\n"
+        "on_leave: remove the name if it is there (a connection can close before it joined):\n"
+        "\n"
+        "    if name in users:\n"
+        "        users.remove(name)"
+    ),
     solution=(solutions.on_join, solutions.on_leave),
 )
 def join_leave(on_join: Any, on_leave: Any) -> str:
     """Check ``on_join(users, name) -> bool`` and ``on_leave(users, name)`` step by step."""
     room = _Users(on_join, on_leave)
-    room.join("ana", True, "the room is empty", "Append the name and return True.")
-    room.join("bo", True, "'bo' is a new name", "Append the name and return True.")
+    append = _("Append the name and return True.")
+    room.join("ana", True, _("the room is empty"), append)
+    room.join("bo", True, _("{name} is a new name").format(name="'bo'"), append)
     room.join(
         "ana",
         False,
-        "'ana' is already in the room",
-        "Duplicate names are allowed: check whether the name is taken before appending.",
+        _("'ana' is already in the room"),
+        _("Duplicate names are allowed: check whether the name is taken before appending."),
     )
     room.join(
         "ANA",
         False,
-        "'ANA' is 'ana' in capitals",
-        "Names must be unique ignoring case: compare user.casefold() == name.casefold().",
+        _("'ANA' is 'ana' in capitals"),
+        _("Names must be unique ignoring case: compare user.casefold() == name.casefold()."),
     )
-    room.join("Cy", True, "'Cy' is a new name", "Append the name as typed and return True.")
-    room.leave("zed", "'zed' never joined")
-    room.leave("ana", "'ana' left")
+    room.join(
+        "Cy",
+        True,
+        _("{name} is a new name").format(name="'Cy'"),
+        _("Append the name as typed and return True."),
+    )
+    room.leave("zed", _("'zed' never joined"))
+    room.leave("ana", _("{name} left").format(name="'ana'"))
     room.join(
         "Ana",
         True,
-        "'ana' has left, so her name is free again",
-        "Once a user has left, her name must be free again: decide from users alone.",
+        _("'ana' has left, so her name is free again"),
+        _("Once a user has left, her name must be free again: decide from users alone."),
     )
     for name in ("bo", "Cy", "Ana"):
-        room.leave(name, f"{name!r} left")
-    return "duplicates refused ignoring case, names kept as typed, no ghosts left behind."
+        room.leave(name, _("{name} left").format(name=repr(name)))
+    return _("duplicates refused ignoring case, names kept as typed, no ghosts left behind.")
 
 
 # --- the live room -----------------------------------------------------------------
@@ -268,46 +311,58 @@ def _event(
         event = decode_server_event(raw)
     except ChatError as exc:
         raise client.probe.wrong(
-            f"{client.who} waited for {what} and got a frame that is not a chat event "
-            f"({exc.message}): {raw!r}"
+            _(
+                "{who} waited for {what} and got a frame that is not a chat event "
+                "({error}): {frame}"
+            ).format(who=client.who, what=what, error=exc.message, frame=repr(raw))
         ) from None
     if want is None or _shown(event) == _shown(want):
         return event
-    tried = f"{client.who} waited for {what}\nexpected {_shown(want)}\ngot      {_shown(event)}"
+    tried = _("{who} waited for {what}\nexpected {want}\ngot      {got}").format(
+        who=client.who, what=what, want=_shown(want), got=_shown(event)
+    )
     if isinstance(event, Joined) and event.name == client.who:
+        own = _("{who} got the announcement of their own join").format(who=client.who)
         raise client.probe.wrong(
-            f"{tried}\n{client.who} got the announcement of their own join",
-            hint="recipients() included the sender: leave the sender out.",
+            f"{tried}\n{own}",
+            hint=_("recipients() included the sender: leave the sender out."),
         )
     if isinstance(event, Said) and event.sender == client.who:
+        own = _("{who} got their own message back").format(who=client.who)
         raise client.probe.wrong(
-            f"{tried}\n{client.who} got their own message back",
-            hint="recipients() included the sender: leave the sender out.",
+            f"{tried}\n{own}",
+            hint=_("recipients() included the sender: leave the sender out."),
         )
     if isinstance(want, Joined | Left) and type(event) is type(want) and event.count != want.count:
+        count = _("the count is the length of the users list that on_join and on_leave keep")
         raise client.probe.wrong(
-            f"{tried}\nthe count is the length of the users list that on_join and on_leave keep",
-            hint="A wrong count means a duplicate or a ghost in users: run check.join_leave.",
+            f"{tried}\n{count}",
+            hint=_("A wrong count means a duplicate or a ghost in users: run check.join_leave."),
         )
     raise client.probe.wrong(tried)
 
 
 def _join(client: live.Client, name: str) -> None:
     client.send(Join(name).encode())
-    answer = _event(client, f"an answer to joining as {name!r}", None)
+    answer = _event(client, _("an answer to joining as {name}").format(name=repr(name)), None)
     if not isinstance(answer, Welcome):
         raise client.probe.wrong(
-            f"{client.who} could not join as {name!r}: the room answered {_shown(answer)}",
-            hint=f"on_join should accept {name!r}: nobody in the room has that name now.",
+            _("{who} could not join as {name}: the room answered {answer}").format(
+                who=client.who, name=repr(name), answer=_shown(answer)
+            ),
+            hint=_("on_join should accept {name}: nobody in the room has that name now.").format(
+                name=repr(name)
+            ),
         )
 
 
 @lesson.exercise(
-    hint="""
-    Run ex.check.recipients and ex.check.join_leave first: this check plugs the same three
-    functions into a real room and watches four connections. The room sends a message to
-    exactly the names recipients(sender, users) returns, and announces len(users) as the
-    count after each join and leave.""",
+    hint=N_(
+        "Run ex.check.recipients and ex.check.join_leave first: this check plugs the same three\n"
+        "functions into a real room and watches four connections. The room sends a message to\n"
+        "exactly the names recipients(sender, users) returns, and announces len(users) as the\n"
+        "count after each join and leave."
+    ),
     solution=(solutions.recipients, solutions.on_join, solutions.on_leave),
 )
 def chat_room(recipients: Any, on_join: Any, on_leave: Any) -> str:
@@ -322,12 +377,18 @@ def chat_room(recipients: Any, on_join: Any, on_leave: Any) -> str:
     def left_out() -> str:
         missing = [name for name in connected if name not in room.users]
         if missing:
-            return (
-                f"users is {room.users!r}: {missing[0]!r} is missing although still "
-                "connected, so on_leave removed the wrong name (users.pop()?) and the "
-                "leaver stays as a ghost. Remove exactly that name: users.remove(name)."
-            )
-        return "recipients() left this client out: everyone but the sender gets it."
+            return _(
+                "users is {users}: {name} is missing although still connected, so on_leave "
+                "removed the wrong name (users.pop()?) and the leaver stays as a ghost. "
+                "Remove exactly that name: users.remove(name)."
+            ).format(users=repr(room.users), name=repr(missing[0]))
+        return _("recipients() left this client out: everyone but the sender gets it.")
+
+    def joined(name: str) -> str:
+        return _("{name}'s join").format(name=name)
+
+    def said(name: str) -> str:
+        return _("{name}'s message").format(name=name)
 
     connected = ["ana"]
     with live.serving(room.app) as server, ExitStack() as clients:
@@ -336,52 +397,58 @@ def chat_room(recipients: Any, on_join: Any, on_leave: Any) -> str:
         bo = clients.enter_context(live.Client(server.url, "bo", probe))
         _join(bo, "bo")
         connected.append("bo")
-        _event(ana, "bo's join", Joined("bo", 2), left_out)
+        _event(ana, joined("bo"), Joined("bo", 2), left_out)
         cy = clients.enter_context(live.Client(server.url, "cy", probe))
         cy.send(Join("BO").encode())
-        answer = _event(cy, "an answer to joining as 'BO'", None)
+        answer = _event(cy, _("an answer to joining as {name}").format(name="'BO'"), None)
         if not isinstance(answer, ErrorNotice) or answer.code is not ErrorCode.NAME_TAKEN:
             raise probe.wrong(
-                f"cy joined as 'BO' while 'bo' is in the room, and got {_shown(answer)}",
-                hint="on_join must refuse a name that differs only in case.",
+                _("cy joined as 'BO' while 'bo' is in the room, and got {answer}").format(
+                    answer=_shown(answer)
+                ),
+                hint=_("on_join must refuse a name that differs only in case."),
             )
         _join(cy, "cy")
         connected.append("cy")
         for other in (ana, bo):
-            _event(other, "cy's join", Joined("cy", 3), left_out)
+            _event(other, joined("cy"), Joined("cy", 3), left_out)
         ana.send(Say("hi all").encode())
         for other in (bo, cy):
-            _event(other, "ana's message", _said("ana", "hi all"), left_out)
+            _event(other, said("ana"), _said("ana", "hi all"), left_out)
         # bo answers only once he has ana's message, so had ana been sent her own,
         # it would reach her before bo's: the order proves it, no waiting needed.
         bo.send(Say("hi ana").encode())
         for other in (ana, cy):
-            _event(other, "bo's message", _said("bo", "hi ana"), left_out)
+            _event(other, said("bo"), _said("bo", "hi ana"), left_out)
         bo.close()
         connected.remove("bo")
         for other in (ana, cy):
-            _event(other, "bo's leave", Left("bo", 2), left_out)
-        back = clients.enter_context(live.Client(server.url, "bo, back again", probe))
+            _event(other, _("{name}'s leave").format(name="bo"), Left("bo", 2), left_out)
+        back = clients.enter_context(live.Client(server.url, _("bo, back again"), probe))
         back.send(Join("bo").encode())
-        answer = _event(back, "an answer to joining as 'bo' again", None)
+        answer = _event(back, _("an answer to joining as {name} again").format(name="'bo'"), None)
         if not isinstance(answer, Welcome):
             raise probe.wrong(
-                f"bo left and came back, but joining as 'bo' again got {_shown(answer)}: "
-                "the room still holds bo as a ghost",
-                hint="on_leave must remove exactly the name that leaves.",
+                _(
+                    "bo left and came back, but joining as 'bo' again got {answer}: "
+                    "the room still holds bo as a ghost"
+                ).format(answer=_shown(answer)),
+                hint=_("on_leave must remove exactly the name that leaves."),
             )
         for other in (ana, cy):
-            _event(other, "bo's join", Joined("bo", 3), left_out)
+            _event(other, joined("bo"), Joined("bo", 3), left_out)
     if not probe.wait_finished(4):
-        raise probe.wrong("the room kept a connection open after its client had left")
+        raise probe.wrong(_("the room kept a connection open after its client had left"))
     if probe.error is not None:
         raise probe.wrong("")
     if room.users:
         raise WrongAnswer(
-            f"everyone has left, but users is still {room.users!r}: ghosts",
-            hint="on_leave must remove the name of every user who leaves.",
+            _("everyone has left, but users is still {users}: ghosts").format(
+                users=repr(room.users)
+            ),
+            hint=_("on_leave must remove the name of every user who leaves."),
         )
-    return (
+    return _(
         "three clients joined, 'BO' was refused next to 'bo', every message reached the "
         "others and never its sender, bo left and came back, and the room emptied "
         "without ghosts."

@@ -38,6 +38,7 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
+from ..i18n import N_, _
 from .core import Lesson, WrongAnswer, call, show
 from .solutions import lesson5 as solutions
 
@@ -111,43 +112,54 @@ def _order_mistakes(writes: Writes) -> list[tuple[list[Any], str, str]]:
     return [
         (
             _texts(every),
-            "that is each process's writes one after the other",
-            "Every process reads the one stream, where the writes of all processes are "
-            "interleaved: sort all the entries by their stream ID.",
+            _("that is each process's writes one after the other"),
+            _(
+                "Every process reads the one stream, where the writes of all processes are "
+                "interleaved: sort all the entries by their stream ID."
+            ),
         ),
         (
             sort(lambda e: e[0]),
-            "that sorts the IDs as text, where '…-10' comes before '…-9'",
-            "An ID is MILLISECONDS-SEQUENCE: split it at the dash and compare the two "
-            "parts as numbers, (int(ms), int(seq)).",
+            _("that sorts the IDs as text, where '…-10' comes before '…-9'"),
+            _(
+                "An ID is MILLISECONDS-SEQUENCE: split it at the dash and compare the two "
+                "parts as numbers, (int(ms), int(seq))."
+            ),
         ),
         (
             sort(lambda e: int(e[0].split("-")[0])),
-            "that sorts by the milliseconds only, so entries of the same millisecond stay "
-            "in the order you listed them",
-            "Within one millisecond the sequence number after the dash gives the order: "
-            "compare (int(ms), int(seq)).",
+            _(
+                "that sorts by the milliseconds only, so entries of the same millisecond stay "
+                "in the order you listed them"
+            ),
+            _(
+                "Within one millisecond the sequence number after the dash gives the order: "
+                "compare (int(ms), int(seq))."
+            ),
         ),
         (
             sort(lambda e: float(e[1].get("t", "0"))),
-            "that trusts the senders' clocks (t), which disagree between machines",
-            "The order is the one Redis gave the entries when it added them: their IDs, "
-            "not the time a process wrote in them.",
+            _("that trusts the senders' clocks (t), which disagree between machines"),
+            _(
+                "The order is the one Redis gave the entries when it added them: their IDs, "
+                "not the time a process wrote in them."
+            ),
         ),
         (
             list(reversed(solutions.log_order(writes))),
-            "that is newest first",
-            "XRANGE and XREAD give the oldest entry first, and so does the room.",
+            _("that is newest first"),
+            _("XRANGE and XREAD give the oldest entry first, and so does the room."),
         ),
     ]
 
 
 @lesson.exercise(
-    hint="""
-    Put the entries of every process into one list: each process reads the same stream,
-    which holds them all. Sort them by their ID, "MILLISECONDS-SEQUENCE", compared as two
-    numbers: key=lambda entry: tuple(map(int, entry[0].split("-"))). Then keep the texts
-    (fields["x"]) of the entries whose fields["e"] is "say".""",
+    hint=N_(
+        "Put the entries of every process into one list: each process reads the same stream,\n"
+        'which holds them all. Sort them by their ID, "MILLISECONDS-SEQUENCE", compared as two\n'
+        'numbers: key=lambda entry: tuple(map(int, entry[0].split("-"))). Then keep the texts\n'
+        '(fields["x"]) of the entries whose fields["e"] is "say".'
+    ),
     solution=(solutions.log_order,),
 )
 def log_order(my_log_order: Any) -> str:
@@ -160,33 +172,42 @@ def log_order(my_log_order: Any) -> str:
         if got == want:
             continue
         label = f"log_order({show(writes, 50)})"
-        tried = f"{label} returned {show(got, 80)}\nexpected {want!r}"
+        tried = _("{call} returned {got}\nexpected {want}").format(
+            call=label, got=show(got, 80), want=repr(want)
+        )
         if not isinstance(got, list):
             raise WrongAnswer(
-                f"{label} returned {show(got)}; expected a list of texts such as {want!r}",
-                hint="Return a list: the texts of the messages, oldest first.",
+                _("{call} returned {got}; expected a list of texts such as {want}").format(
+                    call=label, got=show(got), want=repr(want)
+                ),
+                hint=_("Return a list: the texts of the messages, oldest first."),
             )
         if any(text not in want for text in got):
+            public = _(
+                "only public messages belong in it: the joins and leaves "
+                "(fields['e'] 'in', 'out') are in the log too"
+            )
             raise WrongAnswer(
-                f"{tried}\nonly public messages belong in it: the joins and leaves "
-                "(fields['e'] 'in', 'out') are in the log too",
-                hint="Keep the entries whose fields['e'] == 'say', and give their fields['x'].",
+                f"{tried}\n{public}",
+                hint=_("Keep the entries whose fields['e'] == 'say', and give their fields['x']."),
             )
         if sorted(got) != sorted(want):
             raise WrongAnswer(
-                f"{tried}\nsome messages are missing or doubled",
-                hint="Every process delivers every message once: take the entries of all "
-                "the processes.",
+                f"{tried}\n" + _("some messages are missing or doubled"),
+                hint=_(
+                    "Every process delivers every message once: take the entries of all "
+                    "the processes."
+                ),
             )
         for order, why, advice in _order_mistakes(writes):
             if got == order:
                 raise WrongAnswer(f"{tried}\n{why}", hint=advice)
         raise WrongAnswer(tried)
-    return (
-        f"{len(ORDER_CASES)} logs put in order. Every process reads the same stream from "
+    return _(
+        "{count} logs put in order. Every process reads the same stream from "
         "the last ID it saw, so every process delivers the messages in this one order, "
         "whoever sent them and whatever their clocks say."
-    )
+    ).format(count=len(ORDER_CASES))
 
 
 # --- unique_joins -------------------------------------------------------------------
@@ -222,33 +243,35 @@ def _nfkc(name: str) -> str:
 _KEY_MISTAKES: tuple[tuple[Callable[[str], str], str, str], ...] = (
     (
         lambda name: name.casefold(),
-        "the name key misses NFKC: 'ＡＮＡ' (full-width letters) is 'ana' to a reader",
-        "Normalize first: unicodedata.normalize('NFKC', name).casefold().",
+        N_("the name key misses NFKC: 'ＡＮＡ' (full-width letters) is 'ana' to a reader"),
+        N_("Normalize first: unicodedata.normalize('NFKC', name).casefold()."),
     ),
     (
         lambda name: _nfkc(name).lower(),
-        "lower() is not casefold(): 'Straße' and 'STRASSE' are the same name to the room",
-        "Use casefold(), made for comparing: unicodedata.normalize('NFKC', name).casefold().",
+        N_("lower() is not casefold(): 'Straße' and 'STRASSE' are the same name to the room"),
+        N_("Use casefold(), made for comparing: unicodedata.normalize('NFKC', name).casefold()."),
     ),
     (
         lambda name: name.lower(),
-        "lower() is not casefold(), and NFKC is missing",
-        "The room's name key is unicodedata.normalize('NFKC', name).casefold().",
+        N_("lower() is not casefold(), and NFKC is missing"),
+        N_("The room's name key is unicodedata.normalize('NFKC', name).casefold()."),
     ),
     (
         lambda name: name,
-        "names are compared as typed: 'Ana' and 'ana' would both be in the room",
-        "Compare name keys, not names: unicodedata.normalize('NFKC', name).casefold().",
+        N_("names are compared as typed: 'Ana' and 'ana' would both be in the room"),
+        N_("Compare name keys, not names: unicodedata.normalize('NFKC', name).casefold()."),
     ),
 )
 
 
 @lesson.exercise(
-    hint="""
-    Go through the joins in order, as Redis runs the scripts: one at a time, nobody in
-    between. For each, compute the name key, unicodedata.normalize("NFKC", name).casefold().
-    If members already has that key, the join lost (False). Otherwise it won (True), and
-    members[key] = process, so that every later join sees it.""",
+    hint=N_(
+        "Go through the joins in order, as Redis runs the scripts: one at a time, nobody in\n"
+        'between. For each, compute the name key, unicodedata.normalize("NFKC", '
+        "name).casefold().\n"
+        "If members already has that key, the join lost (False). Otherwise it won (True), and\n"
+        "members[key] = process, so that every later join sees it."
+    ),
     solution=(solutions.unique_joins,),
 )
 def unique_joins(my_unique_joins: Any) -> str:
@@ -262,56 +285,70 @@ def unique_joins(my_unique_joins: Any) -> str:
         if isinstance(got, tuple):
             got = list(got)
         if got != want:
-            tried = f"{label} returned {show(got, 60)}\nexpected {want!r}"
+            tried = _("{call} returned {got}\nexpected {want}").format(
+                call=label, got=show(got, 60), want=repr(want)
+            )
             if not isinstance(got, list) or not all(isinstance(v, bool) for v in got):
                 raise WrongAnswer(
-                    f"{label} returned {show(got)}; expected one True or False per join: {want!r}",
-                    hint="Return a list of booleans, one per join, in order.",
+                    _("{call} returned {got}; expected one True or False per join: {want}").format(
+                        call=label, got=show(got), want=repr(want)
+                    ),
+                    hint=_("Return a list of booleans, one per join, in order."),
                 )
             for key, why, advice in _KEY_MISTAKES:
                 if got == _runs(before, joins, key)[0]:
-                    raise WrongAnswer(f"{tried}\n{why}", hint=advice)
+                    raise WrongAnswer(f"{tried}\n{_(why)}", hint=_(advice))
             if got == _runs({}, joins, lambda n: _nfkc(n).casefold())[0]:
                 raise WrongAnswer(
-                    f"{tried}\nthe names already in members were not looked at",
-                    hint="members holds the names taken before these joins, by any process.",
+                    f"{tried}\n" + _("the names already in members were not looked at"),
+                    hint=_("members holds the names taken before these joins, by any process."),
                 )
             if all(got) and not all(want):
                 overwritten = _runs(before, joins, lambda n: _nfkc(n).casefold(), overwrite=True)
+                if members == overwritten[1] and members:
+                    every = _(
+                        "every join won: a join must lose when its name is held (members "
+                        "already has its key); and the last join took the name over (HSET "
+                        "without HEXISTS)"
+                    )
+                else:
+                    every = _(
+                        "every join won: a join must lose when its name is held "
+                        "(members already has its key)"
+                    )
                 raise WrongAnswer(
-                    f"{tried}\nevery join won: a join must lose when its name is held "
-                    f"(members already has its key){_overwrite_note(members, overwritten[1])}",
-                    hint="Set-if-absent: check the key, and set it only when it is absent "
-                    "(HEXISTS then HSET, in one script).",
+                    f"{tried}\n{every}",
+                    hint=_(
+                        "Set-if-absent: check the key, and set it only when it is absent "
+                        "(HEXISTS then HSET, in one script)."
+                    ),
                 )
             raise WrongAnswer(tried)
         if members != want_members:
-            text = (
-                f"{label} returned the right {got!r}, but left members = {show(members, 80)}\n"
-                f"expected members = {want_members!r}"
-            )
+            text = _(
+                "{call} returned the right {got}, but left members = {members}\n"
+                "expected members = {want}"
+            ).format(call=label, got=repr(got), members=show(members, 80), want=repr(want_members))
             if members == before:
+                unrecorded = _(
+                    "the winners were not recorded in members: a join on another "
+                    "process a moment later would take the same name"
+                )
                 raise WrongAnswer(
-                    f"{text}\nthe winners were not recorded in members: a join on another "
-                    "process a moment later would take the same name",
-                    hint="The winner holds the name: members[key] = process.",
+                    f"{text}\n{unrecorded}",
+                    hint=_("The winner holds the name: members[key] = process."),
                 )
             if set(members) == set(want_members):
+                first = _("a name belongs to the process whose join won, the first one")
                 raise WrongAnswer(
-                    f"{text}\na name belongs to the process whose join won, the first one",
-                    hint="Set the key only when it is absent; never overwrite it.",
+                    f"{text}\n{first}",
+                    hint=_("Set the key only when it is absent; never overwrite it."),
                 )
             raise WrongAnswer(
-                text, hint="members maps each name key (NFKC + casefold) to its process."
+                text, hint=_("members maps each name key (NFKC + casefold) to its process.")
             )
-    return (
-        f"{len(JOIN_CASES)} rounds of joins decided. Because Redis runs one script at a "
+    return _(
+        "{count} rounds of joins decided. Because Redis runs one script at a "
         "time, of two joins for the same name at the same moment exactly one wins, on "
         "whichever process it came from; the other gets name_taken."
-    )
-
-
-def _overwrite_note(members: dict[str, str], overwritten: dict[str, str]) -> str:
-    if members == overwritten and members:
-        return "; and the last join took the name over (HSET without HEXISTS)"
-    return ""
+    ).format(count=len(JOIN_CASES))

@@ -11,6 +11,10 @@ exception the learner's code raised (and closes that connection with 1011,
 RFC 6455, section 7.4.1, instead of printing a traceback), and it counts the
 connections whose middleware has finished, so a check can wait for the server
 side to be done without sleeping.
+
+What a learner reads is translated (:mod:`labkit.i18n`); what goes on the wire
+is not: the close reason of a 1011 and the body of a refused handshake stay
+English, as every peer expects them.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from ..app import App, Context, Middleware, Next
 from ..errors import HandshakeRefused
+from ..i18n import _
 from ..runner import ServerHandle, start
 from .core import WrongAnswer, show
 
@@ -79,16 +84,22 @@ def require_async(fn: Callable[..., Any], name: str, signature: str) -> None:
     """Reject, with a hint, a middleware that is not ``async def name(ctx, next)``."""
     if not inspect.iscoroutinefunction(inspect.unwrap(fn)):
         raise WrongAnswer(
-            f"{name} is a plain `def`; a middleware must be `async def {signature}:`",
-            hint="Middleware awaits the network (`await ctx.websocket.send(...)`), so it "
-            "must be declared with `async def`.",
+            _("{name} is a plain `def`; a middleware must be `async def {signature}:`").format(
+                name=name, signature=signature
+            ),
+            hint=_(
+                "Middleware awaits the network (`await ctx.websocket.send(...)`), so it "
+                "must be declared with `async def`."
+            ),
         )
     try:
         inspect.signature(fn).bind(None, None)
     except TypeError:
         raise WrongAnswer(
-            f"{name} must take two arguments: `async def {signature}:`",
-            hint="Every middleware gets the connection's context and the next middleware.",
+            _("{name} must take two arguments: `async def {signature}:`").format(
+                name=name, signature=signature
+            ),
+            hint=_("Every middleware gets the connection's context and the next middleware."),
         ) from None
 
 
@@ -98,7 +109,9 @@ def _describe(exc: BaseException) -> str:
     frames = traceback.extract_tb(exc.__traceback__)
     own = [f for f in frames if not f.filename.startswith(_NOT_LEARNER)]
     if own and own[-1].line:
-        text += f" (line {own[-1].lineno}: {own[-1].line.strip()})"
+        return _("{error} (line {number}: {code})").format(
+            error=text, number=own[-1].lineno, code=own[-1].line.strip()
+        )
     return text
 
 
@@ -182,7 +195,10 @@ class Probe:
         """``message`` as a wrong answer, unless the learner's code raised: then that."""
         error = self.error
         if error is not None:
-            return WrongAnswer(f"your code raised {error}", hint="Fix the error above first.")
+            return WrongAnswer(
+                _("your code raised {error}").format(error=error),
+                hint=_("Fix the error above first."),
+            )
         return WrongAnswer(message, hint)
 
 
@@ -201,7 +217,8 @@ class Client:
 
     Args:
         url: the server's URL.
-        who: how messages name this client ("the client", "ana").
+        who: how messages name this client ("the client", "ana"), already
+            translated when it is a description rather than a user name.
         probe: the server's probe, whose recorded error wins over any symptom.
     """
 
@@ -219,7 +236,9 @@ class Client:
                 legacy=True,  # a plain connection, closed by close() below
             )
         except (OSError, TimeoutError, InvalidStatus) as exc:
-            raise probe.wrong(f"{who} could not connect to {url}: {exc}") from None
+            raise probe.wrong(
+                _("{who} could not connect to {url}: {error}").format(who=who, url=url, error=exc)
+            ) from None
 
     def send(self, message: str | bytes, *, closed: str | None = None) -> None:
         """Send one message (text for ``str``, binary for ``bytes``).
@@ -233,8 +252,10 @@ class Client:
         except ConnectionClosed as exc:
             code = exc.rcvd.code if exc.rcvd is not None else 1006
             raise self.probe.wrong(
-                f"the server closed {self.who}'s connection (code {code}) before "
-                f"{self.who} could send {show(message)}",
+                _(
+                    "the server closed {who}'s connection (code {code}) before "
+                    "{who} could send {message}"
+                ).format(who=self.who, code=code, message=show(message)),
                 closed,
             ) from None
 
@@ -258,13 +279,18 @@ class Client:
         except TimeoutError:
             hint = silent() if callable(silent) else silent
             raise self.probe.wrong(
-                f"{self.who} waited {TIMEOUT:g} s for {what} and nothing came", hint
+                _("{who} waited {seconds} s for {what} and nothing came").format(
+                    who=self.who, seconds=f"{TIMEOUT:g}", what=what
+                ),
+                hint,
             ) from None
         except ConnectionClosed as exc:
             code = exc.rcvd.code if exc.rcvd is not None else 1006
             raise self.probe.wrong(
-                f"the server closed {self.who}'s connection (code {code}) while "
-                f"{self.who} waited for {what}",
+                _(
+                    "the server closed {who}'s connection (code {code}) while "
+                    "{who} waited for {what}"
+                ).format(who=self.who, code=code, what=what),
                 closed,
             ) from None
 

@@ -26,7 +26,7 @@ from labkit.exercises.core import (
 from labkit.exercises.display import first_difference
 from labkit.exercises.solutions import lesson1 as solutions1
 
-from .helpers import accepted, not_attempted, rejected
+from .helpers import accepted, chinese_verdict, has_chinese, not_attempted, rejected
 
 # --- placeholder ----------------------------------------------------------------------
 
@@ -357,3 +357,95 @@ def test_first_difference_names_the_first_byte_that_differs() -> None:
     assert far.startswith("byte 20 is 0x01, expected 0x00 (bytes 20-27: 01, expected 00)")
     assert "then it stops: 3 expected" in first_difference(b"ab", b"abc")
     assert "then 1 more" in first_difference(b"abcd", b"abc")
+
+
+# --- in Chinese ----------------------------------------------------------------------------
+
+EVERY_EXERCISE = [
+    e
+    for module in (lesson1, lesson2, lesson3, lesson4, lesson5)
+    for e in module.lesson.exercises.values()
+]
+
+
+@pytest.mark.parametrize("exercise", EVERY_EXERCISE, ids=lambda e: e.name)
+def test_every_hint_speaks_chinese_and_keeps_its_code(exercise, chinese: None) -> None:
+    """Each hint has a Chinese translation, and every code line of the English is in it."""
+    zh = exercise.hint
+    labkit.set_language("en")
+    en = exercise.hint
+    labkit.set_language("zh-CN")
+    assert zh != en
+    assert has_chinese(zh)
+    for line in en.splitlines():
+        if line.startswith("    "):  # a code block to copy
+            assert line in zh.splitlines(), f"code line {line!r} lost in:\n{zh}"
+
+
+@pytest.mark.usefixtures("chinese")
+def test_the_solution_shown_in_chinese_is_the_same_code(capsys: pytest.CaptureFixture[str]) -> None:
+    """Only the title is translated: the code shown is the English one, byte for byte."""
+    exercise = lesson1.lesson.exercises["accept_key"]
+    lesson1.solution.accept_key()
+    out = capsys.readouterr().out
+    title, _, code = out.partition("\n")
+    assert title == "✎ 参考答案：accept_key"
+    assert "def my_accept_key(key: str) -> str:" in code
+    indented = "\n".join(
+        f"    {line}" if line else "" for line in solution_source(exercise).splitlines()
+    )
+    assert code.rstrip("\n") == indented
+
+
+@pytest.mark.usefixtures("chinese")
+@pytest.mark.parametrize("exercise", EVERY_EXERCISE, ids=lambda e: e.name)
+def test_every_solution_shown_passes_with_a_chinese_tick(exercise) -> None:
+    """Pasted in a Chinese session, each solution passes, and the ✓ and praise are Chinese."""
+    namespace = run_as_a_cell(solution_source(exercise))
+    result = exercise.run(*[namespace[name] for name in exercise.params])
+    accepted(result)
+    chinese_verdict(result, f"{exercise.name}：正确！")
+
+
+@pytest.mark.usefixtures("chinese")
+def test_core_feedback_speaks_chinese(scratch: Lesson) -> None:
+    """Wrong arguments, a crashing checker and a typo in a name are told in Chinese."""
+
+    @scratch.exercise(hint="h", solution=(written,))
+    def pair(first, second) -> str:
+        return {}["missing"]
+
+    todo = scratch.check.pair()
+    not_attempted(todo)
+    chinese_verdict(todo, "pair：尚未作答", "这个检查需要 2 个参数：ex.check.pair(first, second)")
+    value = scratch.check.pair(written, 42)
+    rejected(value)
+    chinese_verdict(value, "pair：还不对", "second 应该是你的函数本身，但它是 int 42", "不要加括号")
+    both = scratch.check.pair(None, ...)
+    chinese_verdict(both, "pair：尚未作答", "first 仍然是 None；second 仍然是 Ellipsis")
+    crash = scratch.check.pair(written, written)
+    assert "检查未能完成：KeyError: 'missing'" in crash.message
+    with pytest.raises(
+        AttributeError, match="lesson1 中没有练习 'accept_keys'；它的练习有：accept_key"
+    ):
+        lesson1.check.accept_keys  # noqa: B018
+
+
+@pytest.mark.usefixtures("chinese")
+def test_call_speaks_chinese() -> None:
+    """What call() says about learner code: an exception, a coroutine, a missing return."""
+    with pytest.raises(WrongAnswer, match=r"f\('x', 1\) 抛出了 ZeroDivisionError"):
+        call(lambda a, b: 1 / 0, "x", 1, name="f")
+    with pytest.raises(NotAttempted, match="返回了 None（请写好函数体，并以 `return` 结尾）"):
+        call(lambda: None, name="f")
+    assert "（共 1000 字节）" in show(b"\x00" * 1000)
+
+
+@pytest.mark.usefixtures("chinese")
+def test_first_difference_speaks_chinese() -> None:
+    """The first differing byte, its neighbours past 16, and a short or long side, in Chinese."""
+    assert first_difference(b"\x81\xfe\xa1", b"\x81\xfe\x00") == "字节 2 是 0xa1，期望 0x00"
+    far = first_difference(bytes(20) + b"\x01", bytes(21))
+    assert far == "字节 20 是 0x01，期望 0x00（字节 20-27：01，期望 00）"
+    assert first_difference(b"ab", b"abc") == "前 2 个字节是对的，然后就结束了：期望共 3 个字节"
+    assert first_difference(b"abcd", b"abc") == "期望的 3 个字节都在，但后面还多了 1 个"

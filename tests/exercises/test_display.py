@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from IPython.core.formatters import DisplayFormatter
 
 from labkit.exercises import lesson1
@@ -45,3 +46,35 @@ def test_a_note_shows_code_verbatim() -> None:
     note = Note("Solution: x", "if a < b:\n    return a", kind="code")
     assert "    if a < b:\n        return a" in repr(note)
     assert "if a &lt; b:" in note._repr_html_()
+
+
+@pytest.mark.usefixtures("chinese")
+def test_headlines_labels_and_titles_speak_chinese(capsys: pytest.CaptureFixture[str]) -> None:
+    """✓ / ✗ / ○ headlines, the hint label and the hint's title, in text and in HTML."""
+    for status, line in (
+        ("ok", "✓ x：正确！"),
+        ("wrong", "✗ x：还不对"),
+        ("todo", "○ x：尚未作答"),
+    ):
+        verdict = Verdict("x", status, "消息", "提示文字")
+        assert repr(verdict).startswith(line)
+        assert line.split("：")[1] in verdict._repr_html_()
+    wrong = Verdict("x", "wrong", "消息", "第一行\n第二行")
+    assert "<em>提示：</em>" in wrong._repr_html_()
+    assert "Hint" not in wrong._repr_html_()
+    lesson1.hint.decode_frame()
+    assert capsys.readouterr().out.startswith("ℹ 提示：decode_frame\n    字节 0：FIN 是最高位")
+
+
+@pytest.mark.usefixtures("chinese")
+def test_a_chinese_hint_lines_up_under_its_label() -> None:
+    """A terminal gives a Chinese character two columns: later lines start under the first."""
+    lines = repr(Verdict("x", "wrong", "m", "第一行\n第二行")).splitlines()
+    assert lines[2] == "  提示：第一行"
+    assert lines[3] == " " * 8 + "第二行"  # "  提示：" takes 2 + 3 x 2 columns
+
+
+def test_an_english_hint_lines_up_as_before() -> None:
+    """In English the later lines of a hint keep their 8 spaces."""
+    lines = repr(Verdict("x", "wrong", "m", "one\ntwo")).splitlines()
+    assert lines[2:] == ["  Hint: one", "        two"]

@@ -15,7 +15,7 @@ from labkit.exercises import lesson1 as ex
 from labkit.exercises.solutions import lesson1 as solutions
 from labkit.protocol import accept_key as labkit_accept_key
 
-from .helpers import accepted, not_attempted, rejected
+from .helpers import accepted, chinese_verdict, not_attempted, rejected
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -496,3 +496,100 @@ def mask_placeholder(payload: bytes, key: bytes) -> bytes:
 def test_mask_frame_untouched_is_not_attempted() -> None:
     """The untouched mask_frame gives "not attempted yet"."""
     not_attempted(ex.check.mask_frame(mask_placeholder))
+
+
+# --- in Chinese ----------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("chinese")
+@pytest.mark.parametrize(
+    ("mistake", "fragments"),
+    [
+        (accept_hexdigest, ("十六进制的 SHA-1 摘要", "而不是用 .hexdigest()")),
+        (accept_no_guid, ("缺少 GUID", "把 GUID 258EAFA5-E914-47DA-95CA-C5AB0DC85B11 拼接到")),
+        (accept_bytes, ("它是 bytes，不是 str", ".decode('ascii')")),
+        (accept_wraps_the_kit, ("是调用 labkit.protocol.accept_key 得到的", "自己动手")),
+    ],
+)
+def test_a_wrong_accept_key_is_explained_in_chinese(
+    mistake: object, fragments: tuple[str, ...]
+) -> None:
+    """A wrong Sec-WebSocket-Accept: the value, the expected one and the cause, in Chinese."""
+    result = ex.check.accept_key(mistake)
+    rejected(result)
+    chinese_verdict(
+        result,
+        "accept_key：还不对",
+        "accept_key('dGhlIHNhbXBsZSBub25jZQ==') 返回了",
+        "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+        *fragments,
+    )
+
+
+@pytest.mark.usefixtures("chinese")
+def test_a_payload_left_masked_is_explained_in_chinese() -> None:
+    """decode_frame that ignores the mask: the case, the first differing byte, the cause."""
+    result = ex.check.decode_frame(decode_ignores_mask)
+    rejected(result)
+    chinese_verdict(
+        result,
+        "decode_frame：还不对",
+        "用例：一个加了掩码的文本帧（RFC 6455 第 5.7 节）",
+        "字节 0 是 0x7f，期望 0x48",
+        "这是仍带着掩码的负载",
+        "key[i % 4]",
+    )
+
+
+@pytest.mark.usefixtures("chinese")
+@pytest.mark.parametrize(
+    ("mistake", "fragments"),
+    [
+        (mask_bit_not_set, ("字节 1 是 0x05，期望 0x85", "MASK 位没有置位", "都必须加掩码")),
+        (mask_unmasked_payload, ("负载没有加掩码", "payload[i] ^ key[i % 4]")),
+        (mask_no_fin, ("第一个字节是 0x01，期望 0x81", "也要设置 FIN（0x80）")),
+        (mask_no_extended_length, ("缺少 2 个字节的扩展长度", "struct.pack('!H', n)")),
+    ],
+)
+def test_an_unmasked_or_misbuilt_frame_is_explained_in_chinese(
+    mistake: object, fragments: tuple[str, ...]
+) -> None:
+    """mask_frame mistakes: returned and expected bytes, the difference, the cause, in Chinese."""
+    result = ex.check.mask_frame(mistake)
+    rejected(result)
+    chinese_verdict(result, "mask_frame：还不对", "\n  返回了 ", "\n  期望是 81 ", *fragments)
+
+
+@pytest.mark.usefixtures("chinese")
+@pytest.mark.parametrize(
+    ("name", "reference", "praise"),
+    [
+        ("accept_key", solutions.accept_key, "4 个 key 全部正确，包括 RFC 6455 第 1.3 节的示例"),
+        ("decode_frame", solutions.decode_frame, "10 个帧全部读对了"),
+        ("mask_frame", solutions.mask_frame, "7 个帧逐字节构造正确"),
+    ],
+)
+def test_a_right_answer_is_praised_in_chinese(name: str, reference: object, praise: str) -> None:
+    """The reference passes, and the ✓ line and its praise are Chinese."""
+    result = getattr(ex.check, name)(reference)
+    accepted(result)
+    shown = chinese_verdict(result, f"{name}：正确！", praise)
+    assert shown.startswith(f"✓ {name}：正确！")
+
+
+@pytest.mark.usefixtures("chinese")
+def test_hints_and_an_untouched_placeholder_speak_chinese(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """hint.x() is Chinese with its code intact; a placeholder is "尚未作答", kindly."""
+    ex.hint.accept_key()
+    ex.hint.mask_frame()
+    out = capsys.readouterr().out
+    assert "ℹ 提示：accept_key" in out
+    assert "拼接起来，按 ASCII 编码" in out
+    assert "base64.b64encode(...).decode('ascii')" in out
+    assert "ℹ 提示：mask_frame" in out
+    assert "struct.pack('!Q', n)" in out
+    result = ex.check.accept_key(accept_placeholder)
+    not_attempted(result)
+    chinese_verdict(result, "accept_key：尚未作答", "my_accept_key 还是占位的函数体")

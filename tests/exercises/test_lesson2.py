@@ -9,7 +9,7 @@ from labkit import HandshakeRefused
 from labkit.exercises import lesson2 as ex
 from labkit.exercises.solutions import lesson2 as solutions
 
-from .helpers import accepted, not_attempted, rejected
+from .helpers import accepted, chinese_verdict, not_attempted, rejected
 
 # --- echo ------------------------------------------------------------------------------
 
@@ -274,3 +274,118 @@ def token_placeholder(ctx):
 def test_require_token_untouched_is_not_attempted() -> None:
     """The untouched hook gives "not attempted yet"."""
     not_attempted(ex.check.require_token(token_placeholder))
+
+
+# --- in Chinese ----------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("chinese")
+@pytest.mark.parametrize(
+    ("mistake", "fragments"),
+    [
+        (
+            count_missing_colon,
+            (
+                "客户端 A 发送了 'apple'，收到 '#1 apple'，期望 '#1: apple'",
+                "数字对了；#1 后面少了冒号",
+                "井号、数字、冒号、空格、消息",
+            ),
+        ),
+        (count_from_zero, ("收到 '#0: apple'", "从 1 开始数")),
+    ],
+)
+def test_a_wrong_count_is_explained_in_chinese(mistake: object, fragments: tuple[str, ...]) -> None:
+    """A wrong reply: who sent what, what came back, what was expected, the cause, in Chinese."""
+    result = ex.check.count_messages(mistake)
+    rejected(result)
+    chinese_verdict(result, "count_messages：还不对", *fragments)
+
+
+@pytest.mark.usefixtures("chinese")
+def test_a_shared_counter_is_named_in_chinese() -> None:
+    """A counter outside the middleware: client B's reply, then a second run, in Chinese."""
+    counter = shared_counter()
+    chinese_verdict(
+        ex.check.count_messages(counter),
+        "count_messages：还不对",
+        "客户端 B 发送了 'cherry'，收到 '#3: cherry'，期望 '#1: cherry'",
+        "这是一个新连接，它的第一条消息应该是 #1：#3 把所有连接的消息加在一起数了",
+        "会被所有连接共享",
+    )
+    chinese_verdict(
+        ex.check.count_messages(counter),
+        "count_messages：还不对",
+        "客户端 A 发送了 'apple'，收到 '#5: apple'",
+        "而是接着之前的 4 条消息往下数",
+        "跨这个检查的多次运行",
+    )
+
+
+@pytest.mark.usefixtures("chinese")
+@pytest.mark.parametrize(
+    ("mistake", "fragments"),
+    [
+        (echo_binary_as_text, ("客户端发送了二进制消息", "收到的却是文本消息", "不要把它变成 str")),
+        (echo_forgets_to_send, ("客户端 等了 1 秒，也没有等到 文本消息", "什么也没有发回来")),
+        (echo_once, ("关闭了 客户端 的连接（关闭码 1000）", "要用循环")),
+        (echo_not_async, ("中间件必须是 `async def echo(ctx, next):`", "必须用 `async def` 声明")),
+    ],
+)
+def test_a_wrong_echo_is_explained_in_chinese(mistake: object, fragments: tuple[str, ...]) -> None:
+    """Echo mistakes on a live server are told in Chinese; the wire stays as it was."""
+    result = ex.check.echo(mistake)
+    rejected(result)
+    chinese_verdict(result, "echo：还不对", *fragments)
+
+
+@pytest.mark.usefixtures("chinese")
+@pytest.mark.parametrize(
+    ("mistake", "fragments"),
+    [
+        (
+            token_returns_false,
+            ("没有令牌的握手", "被接受了（101 Switching Protocols）", "要拒绝它"),
+        ),
+        (token_forbidden, ("被拒绝了，状态码是 403，期望 401", "401 Unauthorized 的意思是")),
+    ],
+)
+def test_a_wrong_token_check_is_explained_in_chinese(
+    mistake: object, fragments: tuple[str, ...]
+) -> None:
+    """require_token mistakes: the handshake tried and its status, in Chinese."""
+    result = ex.check.require_token(mistake)
+    rejected(result)
+    chinese_verdict(result, "require_token：还不对", *fragments)
+
+
+@pytest.mark.usefixtures("chinese")
+@pytest.mark.parametrize(
+    ("name", "reference", "praise"),
+    [
+        ("echo", solutions.echo, "4 条消息原样返回"),
+        ("count_messages", solutions.count_messages, "两个客户端，两个计数器"),
+        ("require_token", solutions.require_token, "在握手之前就返回 401"),
+    ],
+)
+def test_a_right_middleware_is_praised_in_chinese(
+    name: str, reference: object, praise: str
+) -> None:
+    """The references pass on real servers, and their ✓ lines are Chinese."""
+    result = getattr(ex.check, name)(reference)
+    accepted(result)
+    chinese_verdict(result, f"{name}：正确！", praise)
+
+
+@pytest.mark.usefixtures("chinese")
+def test_lesson2_hints_speak_chinese_and_keep_their_code(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The hints are Chinese, with the code lines to copy exactly as in English."""
+    ex.hint.count_messages()
+    ex.hint.require_token()
+    out = capsys.readouterr().out
+    assert "ℹ 提示：count_messages" in out
+    assert "就像 Koa 的 ctx.state" in out
+    assert """await ctx.websocket.send(f"#{ctx.state['count']}: {message}")""" in out
+    assert 'raise HandshakeRefused(401, "missing or wrong token")' in out
+    assert "“我知道你是谁，但不行”" in out

@@ -17,7 +17,7 @@ from labkit.exercises import live
 from labkit.exercises.room import PracticeRoom
 from labkit.exercises.solutions import lesson3 as solutions
 
-from .helpers import accepted, not_attempted, rejected
+from .helpers import accepted, chinese_verdict, not_attempted, rejected
 
 # --- recipients ------------------------------------------------------------------------
 
@@ -267,3 +267,103 @@ def test_practice_room_speaks_the_kit_protocol_and_its_error_codes() -> None:
             assert taken == ErrorNotice(ErrorCode.NAME_TAKEN, "the name 'ANA' is taken")
     assert probe.wait_finished(2)
     assert room.users == [] and probe.error is None
+
+
+# --- in Chinese ----------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("chinese")
+@pytest.mark.parametrize(
+    ("mistake", "fragments"),
+    [
+        (recipients_with_sender, ("返回了 ['ana', 'bo', 'cy']，期望 ['bo', 'cy']", "自己发的消息")),
+        (recipients_as_set, ("返回了 set", "集合会丢掉顺序")),
+        (recipients_mutating, ("修改了 members", "新建一个列表并返回")),
+    ],
+)
+def test_wrong_recipients_are_explained_in_chinese(
+    mistake: object, fragments: tuple[str, ...]
+) -> None:
+    """recipients mistakes: the call, what came back, what was expected, why, in Chinese."""
+    result = ex.check.recipients(mistake)
+    rejected(result)
+    chinese_verdict(
+        result, "recipients：还不对", "recipients('ana', ['ana', 'bo', 'cy'])", *fragments
+    )
+
+
+@pytest.mark.usefixtures("chinese")
+@pytest.mark.parametrize(
+    ("on_join", "on_leave", "fragments"),
+    [
+        (
+            join_case_sensitive,
+            solutions.on_leave,
+            (
+                "返回了 True，期望 False：'ANA' 就是大写的 'ana'",
+                "user.casefold() == name.casefold()",
+            ),
+        ),
+        (
+            solutions.on_join,
+            leave_pops_last,
+            ("它删掉了别人，而并没有人离开", "而不是 users.pop()"),
+        ),
+        (solutions.on_join, leave_unchecked, ("'zed' 从未加入", "会抛出 ValueError")),
+    ],
+)
+def test_a_wrong_join_or_leave_is_explained_in_chinese(
+    on_join: object, on_leave: object, fragments: tuple[str, ...]
+) -> None:
+    """join_leave mistakes, step by step, in Chinese."""
+    result = ex.check.join_leave(on_join, on_leave)
+    rejected(result)
+    chinese_verdict(result, "join_leave：还不对", *fragments)
+
+
+@pytest.mark.usefixtures("chinese")
+def test_a_live_room_mistake_is_explained_in_chinese() -> None:
+    """In the live room, the event awaited, the one expected and the one that came, in Chinese."""
+    result = ex.check.chat_room(recipients_with_sender, solutions.on_join, solutions.on_leave)
+    rejected(result)
+    chinese_verdict(
+        result,
+        "chat_room：还不对",
+        "ana 在等待 bo 加入的通知\n  期望 {'type': 'join', 'name': 'bo', 'count': 2}\n  实际 ",
+        "ana 收到了自己加入的通知",
+        "recipients() 包含了发送者",
+    )
+
+
+@pytest.mark.usefixtures("chinese")
+@pytest.mark.parametrize(
+    ("name", "functions", "praise"),
+    [
+        ("recipients", (solutions.recipients,), "除发送者以外的所有人，顺序不变"),
+        ("join_leave", (solutions.on_join, solutions.on_leave), "忽略大小写拒绝了重名"),
+        (
+            "chat_room",
+            (solutions.recipients, solutions.on_join, solutions.on_leave),
+            "最后聊天室清空，没有幽灵用户",
+        ),
+    ],
+)
+def test_a_right_room_is_praised_in_chinese(
+    name: str, functions: tuple[object, ...], praise: str
+) -> None:
+    """The references pass, the live room too, and their ✓ lines are Chinese."""
+    result = getattr(ex.check, name)(*functions)
+    accepted(result)
+    chinese_verdict(result, f"{name}：正确！", praise)
+
+
+@pytest.mark.usefixtures("chinese")
+def test_lesson3_hints_speak_chinese_and_keep_their_code(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The join_leave hint is Chinese, with its code lines exactly as in English."""
+    ex.hint.join_leave()
+    out = capsys.readouterr().out
+    assert "ℹ 提示：join_leave" in out
+    assert "不区分大小写的比较" in out
+    assert "        if any(user.casefold() == name.casefold() for user in users):" in out

@@ -7,7 +7,7 @@ import pytest
 from labkit.exercises import lesson4 as ex
 from labkit.exercises.solutions import lesson4 as solutions
 
-from .helpers import accepted, not_attempted, rejected
+from .helpers import accepted, chinese_verdict, not_attempted, rejected
 
 
 def test_fanout_model_accepts_the_reference() -> None:
@@ -110,3 +110,40 @@ def model_placeholder(receivers, fixed_ms, per_receiver_ms): ...
 def test_fanout_model_untouched_is_not_attempted() -> None:
     """The notebook's untouched cell gives "not attempted yet"."""
     not_attempted(ex.check.fanout_model(model_placeholder))
+
+
+# --- in Chinese ----------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("chinese")
+@pytest.mark.parametrize(
+    ("mistake", "fragments"),
+    [
+        (model_without_fixed_cost, ("latency_ms 是 1，期望 3", "漏掉了消息的固定开销")),
+        (model_messages_per_second, ("deliveries_per_s 是 333.3，期望 3333", "每秒的消息数")),
+        (model_swapped, ("返回了 (3333, 3)", "两个值都对，但顺序反了")),
+    ],
+)
+def test_a_wrong_model_is_explained_in_chinese(mistake: object, fragments: tuple[str, ...]) -> None:
+    """The inputs, the values that came back and were expected, then the cause, in Chinese."""
+    result = ex.check.fanout_model(mistake)
+    rejected(result)
+    chinese_verdict(result, "fanout_model：还不对", "fanout_model(10, 2.0, 0.1)", *fragments)
+
+
+@pytest.mark.usefixtures("chinese")
+def test_an_unknown_mistake_gets_the_chinese_hint() -> None:
+    """No guess fits: the difference and the exercise's own hint, both Chinese."""
+    result = ex.check.fanout_model(model_off)
+    rejected(result)
+    chinese_verdict(
+        result, "fanout_model：还不对", "期望是 (3, 3333)", "延迟：每条消息聊天室付一次"
+    )
+
+
+@pytest.mark.usefixtures("chinese")
+def test_a_right_model_is_praised_in_chinese() -> None:
+    """The reference passes, and the ✓ line explains the two curves in Chinese."""
+    result = ex.check.fanout_model(solutions.fanout_model)
+    accepted(result)
+    chinese_verdict(result, "fanout_model：正确！", "延迟随 N 线性增长", "趋于平稳")

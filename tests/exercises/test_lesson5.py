@@ -9,7 +9,7 @@ import pytest
 from labkit.exercises import lesson5 as ex
 from labkit.exercises.solutions import lesson5 as solutions
 
-from .helpers import accepted, not_attempted, rejected
+from .helpers import accepted, chinese_verdict, not_attempted, rejected
 
 # --- log_order ------------------------------------------------------------------
 
@@ -200,3 +200,59 @@ def joins_placeholder(members, joins):
 def test_unique_joins_untouched_is_not_attempted() -> None:
     """The notebook's untouched cell gives "not attempted yet"."""
     not_attempted(ex.check.unique_joins(joins_placeholder))
+
+
+# --- in Chinese ----------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("chinese")
+@pytest.mark.parametrize(
+    ("mistake", "fragments"),
+    [
+        (order_as_text, ("这是把 ID 当作文本排序，'…-10' 会排在 '…-9' 前面", "int(seq)")),
+        (order_by_clock, ("发送者的时钟", "看它们的 ID")),
+        (order_with_joins, ("里面只应该有公开消息", "fields['e'] == 'say'")),
+    ],
+)
+def test_a_wrong_log_order_is_explained_in_chinese(
+    mistake: object, fragments: tuple[str, ...]
+) -> None:
+    """The order that came back against the one expected, then the cause, in Chinese."""
+    result = ex.check.log_order(mistake)
+    rejected(result)
+    chinese_verdict(
+        result, "log_order：还不对", "期望是 ['a1', 'b1', 'a2', 'b2', 'a3']", *fragments
+    )
+
+
+@pytest.mark.usefixtures("chinese")
+@pytest.mark.parametrize(
+    ("mistake", "fragments"),
+    [
+        (joins_lower, ("lower() 不等于 casefold()", "'Straße' 和 'STRASSE' 是同一个名字")),
+        (joins_all_win, ("每次加入都成功了", "把名字抢了过去", "先 HEXISTS 再 HSET")),
+        (joins_unrecorded, ("成功者没有记录到 members 里", "members[key] = process")),
+    ],
+)
+def test_wrong_unique_joins_are_explained_in_chinese(
+    mistake: object, fragments: tuple[str, ...]
+) -> None:
+    """Which joins won against which should have, then the cause, in Chinese."""
+    result = ex.check.unique_joins(mistake)
+    rejected(result)
+    chinese_verdict(result, "unique_joins：还不对", *fragments)
+
+
+@pytest.mark.usefixtures("chinese")
+@pytest.mark.parametrize(
+    ("name", "reference", "praise"),
+    [
+        ("log_order", solutions.log_order, "3 份日志都排好了顺序"),
+        ("unique_joins", solutions.unique_joins, "6 轮加入都判定正确"),
+    ],
+)
+def test_a_right_answer_is_praised_in_chinese(name: str, reference: object, praise: str) -> None:
+    """The references pass, and their ✓ lines are Chinese."""
+    result = getattr(ex.check, name)(reference)
+    accepted(result)
+    chinese_verdict(result, f"{name}：正确！", praise)

@@ -59,3 +59,43 @@ def test_refused_status_tells_accepted_from_refused() -> None:
     with live.serving(app) as server:
         assert live.refused_status(server.url) == 403
         assert live.refused_status(server.url + "?let=in") is None
+
+
+@pytest.mark.usefixtures("chinese")
+def test_the_learners_error_is_reported_in_chinese() -> None:
+    """The probe's report and a client's wait speak Chinese; the close frame stays English."""
+    probe = live.Probe()
+    app = live.exercise_app("probe")
+    app.use(probe.middleware(divide_by_zero))
+    with live.serving(app) as server, live.Client(server.url, "ana", probe) as client:
+        client.send("boom")
+        with pytest.raises(WrongAnswer) as failure:
+            client.expect("一个回复")
+        assert client.ws.close_code == 1011
+        assert client.ws.close_reason == "the exercise code raised an exception"
+    assert probe.wait_finished(1)
+    message = failure.value.message
+    assert message.startswith("你的代码抛出了 ZeroDivisionError: division by zero（第 ")
+    assert "行：await ctx.send(str(len(message) / 0))）" in message
+    assert failure.value.hint == "先修复上面的错误。"
+
+
+@pytest.mark.usefixtures("chinese")
+def test_a_silent_server_is_reported_in_chinese() -> None:
+    """Nothing comes back: the client says what it waited for and how long, in Chinese."""
+    probe = live.Probe()
+    app = live.exercise_app("probe")
+    app.use(probe.middleware(say_nothing))
+    with (
+        live.serving(app) as server,
+        live.Client(server.url, "ana", probe) as client,
+        pytest.raises(WrongAnswer) as failure,
+    ):
+        client.expect("一个回复", silent="提示")
+    assert failure.value.message == "ana 等了 1 秒，也没有等到 一个回复"
+    assert failure.value.hint == "提示"
+
+
+async def say_nothing(ctx, next):
+    async for _message in ctx.websocket:
+        pass
