@@ -1,11 +1,12 @@
 """Start, watch and stop the server under test in a process of its own.
 
 A :class:`ServerProcess` runs one command that prints ``listening on URL``
-(in whatever language: the line ends with the URL) when ready (``python -m bench.serve KIND`` or ``node
-bench/koa/server.js KIND``), and reads the kernel's accounting of that
-process from ``/proc``: its resident memory (for memory per connection) and
-its CPU time (to wait until it is quiet before the next measurement, so that
-one server's leftover work never lands in another's figures).
+when ready (in whatever language: the line ends with the URL), such as
+``python -m bench.serve KIND`` or ``node bench/koa/server.js KIND``, and
+reads the kernel's accounting of that process from ``/proc``: its resident
+memory (for memory per connection) and its CPU time (to wait until it is
+quiet before the next measurement, so that one server's leftover work never
+lands in another's figures).
 """
 
 from __future__ import annotations

@@ -42,6 +42,7 @@ def chinese() -> Iterator[None]:
     finally:
         labkit.set_language(None)
 
+
 #: Flags for a headless Chromium in a container: no sandbox (often running as
 #: root), no GPU, and no background traffic to Google services.
 CHROMIUM_ARGS: tuple[str, ...] = (
