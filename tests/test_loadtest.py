@@ -190,4 +190,4 @@ def test_nothing_listening_speaks_chinese(chinese) -> None:
     room.stop()
     with pytest.raises(LoadTestError) as error:
         run_fanout(room.url, receivers=2, messages=5)
-    assert str(error.value) == f"{room.url} 上没有程序在监听：服务器在运行吗？"
+    assert str(error.value) == f"{room.url} 上没有服务在监听：服务器在运行吗？"

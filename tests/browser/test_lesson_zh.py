@@ -48,14 +48,14 @@ CONNECT = "连接"
 DISCONNECT = "断开连接"
 CLEAR = "清空"
 PLACEHOLDER = "输入消息"
-HINT = "按回车发送 · /msg 用户名 内容：私聊"
+HINT = "按回车发送 · /msg 用户名 内容：私信"
 #: What a panel's header shows for a readyState (labkit/widgets/render.py).
 STATE_SHOWN = {"OPEN": "已连接 OPEN", "CLOSED": "已关闭 CLOSED"}
 #: System lines (labkit/widgets/messages.py, reconnect.py).
 WELCOME_ALICE = "欢迎你，alice！"  # how alice's welcome starts
 CAROL_JOINED = "carol 加入了聊天室（3 人在线）"
 GAVE_UP = "服务器已断开"  # how "the server went away: nothing is listening at …" starts
-NOT_LISTENING = "上没有服务在监听：服务器启动了吗？（labkit.running()）"  # after "{url}"
+NOT_LISTENING = "上没有服务在监听：服务器在运行吗？（labkit.running()）"  # after "{url}"
 #: Exercise feedback (labkit/exercises/display.py, lesson3.py).
 TODO = "尚未作答"
 CORRECT = "正确！"

@@ -285,7 +285,7 @@ def test_a_panel_made_in_chinese_has_chinese_labels_and_says_nothing_listens(chi
     panel = ChatPanel(url, "ada")
     error = panel.wait_for(lambda m: m.kind == "error")
     panel.wait_state("CLOSED")
-    assert error.text == f"{url} 上没有服务在监听：服务器启动了吗？（labkit.running()）"
+    assert error.text == f"{url} 上没有服务在监听：服务器在运行吗？（labkit.running()）"
     assert panel._send_button.description == "发送"
     assert panel._toggle.description == "连接"
     assert panel._clear.description == "清空"
@@ -324,7 +324,7 @@ def test_a_chat_panel_in_chinese_welcomes_and_hints_at_private_messages(room, ch
     alice = ChatPanel(room, "alice")
     first = alice.wait_for(lambda m: isinstance(m.data, Welcome))
     assert first.text == "欢迎你，alice！目前还没有其他人"
-    assert "按回车发送 · /msg 用户名 内容：私聊" in alice._hint.value
+    assert "按回车发送 · /msg 用户名 内容：私信" in alice._hint.value
     bob = ChatPanel(room, "bob")
     assert (
         bob.wait_for(lambda m: isinstance(m.data, Welcome)).text == "欢迎你，bob！在线的有：alice"
