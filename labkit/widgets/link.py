@@ -27,16 +27,17 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import urllib.parse
 from typing import Any
 
 import anywidget
 import traitlets
 
 from ..hosts import allow_public_hosts
-from ..i18n import _
+from ..i18n import _, get_language
 from ..protocol.policy import is_loopback
 
-__all__ = ["PageLink", "proxy_available"]
+__all__ = ["PageLink", "proxy_available", "with_language"]
 
 _ESM = r"""
 function configured() {
@@ -116,6 +117,20 @@ def proxy_available() -> bool:
     return importlib.util.find_spec("jupyter_server_proxy") is not None
 
 
+def with_language(query: str) -> str:
+    """``query`` plus ``lang=`` when the kit speaks other than English.
+
+    The page then speaks the lesson's language (a Chinese lesson embeds a
+    Chinese page in an English browser), unless its reader chose one with the
+    page's own switch. An explicit ``lang=`` in ``query`` is kept.
+    """
+    params = urllib.parse.parse_qsl(query, keep_blank_values=True)
+    language = get_language()
+    if language == "en" or any(key == "lang" for key, _value in params):
+        return query
+    return urllib.parse.urlencode([*params, ("lang", language)])
+
+
 class PageLink(anywidget.AnyWidget):
     """The page of a kit server, linked (and embedded) so the learner's browser reaches it.
 
@@ -175,7 +190,7 @@ class PageLink(anywidget.AnyWidget):
             embed=embed,
             height=height,
             label=_("Open the page:") if label is None else label,
-            query=query,
+            query=with_language(query),
             unreachable=_(
                 "This browser cannot reach port {port} of the kernel's machine: "
                 "install jupyter-server-proxy where Jupyter runs (pip install "

@@ -255,3 +255,19 @@ def test_user_text_stays_text_in_every_language(
     expect(page.locator("#users li")).to_have_text(["<b>x</b> (you)", "{count}<i>y</i>"])
     assert page.locator("#messages b, #messages i, #messages img, #users b, #users i").count() == 0
     assert page.evaluate("typeof window.__pwned") == "undefined"
+
+
+def test_the_embedding_lesson_s_language_comes_before_the_browser_s(
+    open_page, server: ServerHandle
+) -> None:
+    """?lang=zh-CN (a Chinese lesson's PageLink) in an en-US browser: Chinese, until switched."""
+    from playwright.sync_api import expect
+
+    page = open_page("en-US")
+    page.goto(server.http_url + "?lang=zh-CN")
+    expect(page.locator("#join")).to_have_text("加入")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    page.locator('#language button[data-language="en"]').click()
+    expect(page.locator("#join")).to_have_text("Join")
+    page.reload()  # the reader's own choice wins over the lesson's from now on
+    expect(page.locator("#join")).to_have_text("Join")

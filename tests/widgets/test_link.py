@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import labkit
 from labkit import hosts
-from labkit.widgets.link import PageLink, proxy_available
+from labkit.widgets.link import PageLink, proxy_available, with_language
 from tests.support import handshake_head, handshake_request
 
 
@@ -69,3 +69,20 @@ def test_the_link_s_words_come_from_the_kernel_in_its_language(chinese) -> None:
         server.stop()
     for english in ("labkit page", "Open the page", "cannot reach"):
         assert english not in _ESM
+
+
+def test_a_chinese_lesson_asks_its_page_for_chinese(chinese) -> None:
+    """Under zh-CN the page's query carries lang=zh-CN; other parameters and a chosen lang stay."""
+    server = labkit.start(labkit.chat_app(), name="test-link-lang")
+    try:
+        assert server.page().query == "lang=zh-CN"
+        assert server.page(query="name=ana").query == "name=ana&lang=zh-CN"
+    finally:
+        server.stop()
+    assert with_language("lang=en") == "lang=en"
+
+
+def test_an_english_lesson_leaves_the_page_to_the_browser() -> None:
+    """In English nothing is added: the page follows the browser's language."""
+    assert with_language("") == ""
+    assert with_language("name=ana") == "name=ana"
