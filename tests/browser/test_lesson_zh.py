@@ -21,6 +21,7 @@ Screenshots: ``artifacts/zh-03_chat_room.png`` (the whole notebook after the run
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -160,6 +161,7 @@ def test_chinese_chat_lesson_speaks_chinese_in_lab(
     )
 
     check_exercise_feedback(page, artifacts_dir / "zh-03_chat_room-feedback.png")
+    require_cjk_font()
 
 
 def expect_text(locator: Locator, text: str, timeout: float = 10.0) -> None:
@@ -305,9 +307,37 @@ _GLYPHS = """([selector, text]) => {
 }"""
 
 
+def _have_cjk_font() -> bool:
+    """Whether fontconfig knows a font with Chinese glyphs (Debian: fonts-noto-cjk)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("fc-list") is None:
+        return True  # no fontconfig to ask: let the drawing itself decide
+    listed = subprocess.run(
+        ["fc-list", ":lang=zh", "family"], capture_output=True, text=True, check=False
+    )
+    return bool(listed.stdout.strip())
+
+
+def require_cjk_font() -> None:
+    """Skip with one line naming the package when glyphs could not be checked (CI: fail)."""
+    if not _have_cjk_font():
+        message = "glyphs not checked: no Chinese font (apt-get install fonts-noto-cjk)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
 def check_glyphs_render(page: Page, selector: str, text: str) -> None:
     """The Chinese of the first element of ``selector`` (plain CSS) that shows ``text`` takes
-    room on the page and is drawn as real, distinct glyphs, in the font the page gives it."""
+    room on the page and is drawn as real, distinct glyphs, in the font the page gives it.
+
+    Without a CJK font it checks nothing: the test runs on, and then skips
+    with one line (:func:`require_cjk_font`).
+    """
+    if not _have_cjk_font():
+        return
     found = page.evaluate(_GLYPHS, [selector, text])
     assert found is not None, f"no {selector} shows {text!r}"
     chars = found["chars"]
