@@ -16,14 +16,22 @@ import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-__all__ = ["CHROMIUM_ARGS", "artifacts_dir", "browser", "chinese", "find_chromium", "page"]
+__all__ = [
+    "CHROMIUM_ARGS",
+    "artifacts_dir",
+    "browser",
+    "chinese",
+    "find_chromium",
+    "page",
+    "zh_page",
+]
 
 # The suite reads the kit in English whatever this machine's locale is; a
 # test that wants Chinese asks for it (the ``chinese`` fixture, or
@@ -133,14 +141,13 @@ def browser() -> Iterator[Browser]:
             chromium.close()
 
 
-@pytest.fixture
-def page(browser: Browser, request: pytest.FixtureRequest, artifacts_dir: Path) -> Iterator[Page]:
-    """A fresh browser context and page per test; a failing test leaves a screenshot.
-
-    The screenshot goes to ``artifacts/<test name>.png``.
-    """
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    new_page = context.new_page()
+def _page_in(
+    browser: Browser, request: pytest.FixtureRequest, artifacts_dir: Path, **context: Any
+) -> Iterator[Page]:
+    """A fresh context (``context`` passed on: ``locale=``...) and page; a failing test
+    leaves ``artifacts/<test name>.png``."""
+    browser_context = browser.new_context(viewport={"width": 1280, "height": 900}, **context)
+    new_page = browser_context.new_page()
     try:
         yield new_page
     finally:
@@ -151,4 +158,25 @@ def page(browser: Browser, request: pytest.FixtureRequest, artifacts_dir: Path) 
                 new_page.screenshot(path=str(artifacts_dir / f"{name}.png"), full_page=True)
             except Exception as exc:  # a dead page must not hide the test's own failure
                 print(f"could not save failure screenshot: {exc}")
-        context.close()
+        browser_context.close()
+
+
+@pytest.fixture
+def page(browser: Browser, request: pytest.FixtureRequest, artifacts_dir: Path) -> Iterator[Page]:
+    """A fresh browser context and page per test; a failing test leaves a screenshot.
+
+    The screenshot goes to ``artifacts/<test name>.png``.
+    """
+    yield from _page_in(browser, request, artifacts_dir)
+
+
+@pytest.fixture
+def zh_page(
+    browser: Browser, request: pytest.FixtureRequest, artifacts_dir: Path
+) -> Iterator[Page]:
+    """Like ``page``, in a browser whose language is Chinese (zh-CN).
+
+    ``navigator.languages`` and ``Accept-Language`` say zh-CN, as for the Chinese
+    lessons' readers, so a chat page embedded in a notebook speaks Chinese too.
+    """
+    yield from _page_in(browser, request, artifacts_dir, locale="zh-CN")

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,7 +31,7 @@ import pytest
 from .helpers import _FIND_PANEL, Lab, code_cell_index, run_cell, run_notebook, screenshot_notebook
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Locator, Page
+    from playwright.sync_api import Locator, Page
 
 NOTEBOOK = "zh/03_chat_room.ipynb"
 PANEL = ".labkit-chat-panel"
@@ -93,31 +92,6 @@ def on_leave(users, name):
 ENGLISH_WORDS = ("welcome", "joined", "left", "online", "typing", "went away", "disconnected")
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-@pytest.fixture
-def zh_page(
-    browser: Browser, request: pytest.FixtureRequest, artifacts_dir: Path
-) -> Iterator[Page]:
-    """Like the ``page`` fixture, in a browser whose language is Chinese (zh-CN).
-
-    ``navigator.languages`` and ``Accept-Language`` say zh-CN, as for the lesson's
-    readers, so the chat page embedded in the notebook speaks Chinese too. A failing
-    test leaves ``artifacts/<test name>.png``.
-    """
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    new_page = context.new_page()
-    try:
-        yield new_page
-    finally:
-        report = getattr(request.node, "_labkit_report_call", None)
-        if report is not None and report.failed:
-            name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid).strip("_")
-            try:
-                new_page.screenshot(path=str(artifacts_dir / f"{name}.png"), full_page=True)
-            except Exception as exc:  # a dead page must not hide the test's own failure
-                print(f"could not save failure screenshot: {exc}")
-        context.close()
 
 
 def panel_of(name: str) -> str:
