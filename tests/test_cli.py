@@ -81,8 +81,8 @@ def test_serve_echo_prints_the_url_and_stops_cleanly_on_ctrl_c():
         proc.kill()
 
 
-def test_serve_reports_a_busy_port_clearly():
-    """A port held by another program exits 1 with a message that says so."""
+def _serve_on_a_busy_port(env: dict[str, str] | None = None) -> tuple[int, str, int]:
+    """``serve echo`` on a port another program holds: (exit status, stderr, port)."""
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
@@ -92,9 +92,16 @@ def test_serve_reports_a_busy_port_clearly():
             capture_output=True,
             text=True,
             timeout=30,
+            env=env,
         )
-    assert proc.returncode == 1
-    assert f"port {port} on 127.0.0.1 is already in use" in proc.stderr
+    return proc.returncode, proc.stderr, port
+
+
+def test_serve_reports_a_busy_port_clearly():
+    """A port held by another program exits 1 with a message that says so."""
+    status, stderr, port = _serve_on_a_busy_port()
+    assert status == 1
+    assert f"port {port} on 127.0.0.1 is already in use" in stderr
 
 
 def test_binding_all_interfaces_warns():
@@ -242,18 +249,8 @@ def test_usage_errors_are_chinese_under_labkit_lang():
 
 def test_a_busy_port_is_reported_in_chinese_under_labkit_lang():
     """The PortInUseError the CLI prints speaks Chinese too, with the port and the way out."""
-    with socket.socket() as squatter:
-        squatter.bind(("127.0.0.1", 0))
-        squatter.listen()
-        port = squatter.getsockname()[1]
-        proc = subprocess.run(
-            [sys.executable, "-m", "labkit", "serve", "echo", "--port", str(port)],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            env=CHINESE,
-        )
-    assert proc.returncode == 1
-    assert proc.stderr.startswith("错误：")
-    assert str(port) in proc.stderr and "端口" in proc.stderr and "port=0" in proc.stderr
-    assert "already in use" not in proc.stderr
+    status, stderr, port = _serve_on_a_busy_port(CHINESE)
+    assert status == 1
+    assert stderr.startswith("错误：")
+    assert str(port) in stderr and "端口" in stderr and "port=0" in stderr
+    assert "already in use" not in stderr

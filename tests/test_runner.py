@@ -144,18 +144,21 @@ def test_stop_all_stops_everything():
     assert labkit.running() == []
 
 
+async def _refusal_on_the_kit_loop() -> str:
+    """What run_sync() raises when called from the kit's own loop (or "no error")."""
+    probe = asyncio.sleep(0)
+    try:
+        runner.run_sync(probe)
+    except KitLoopError as exc:
+        return str(exc)
+    finally:
+        probe.close()
+    return "no error"
+
+
 def test_run_sync_refuses_to_wait_on_its_own_loop():
     """A blocking helper called from the kit's loop raises instead of deadlocking."""
-
-    async def inner() -> str:
-        probe = asyncio.sleep(0)
-        try:
-            runner.run_sync(probe)
-        except KitLoopError as exc:
-            return str(exc)
-        return "no error"
-
-    assert "kit's own event loop" in runner.run_sync(inner(), timeout=5)
+    assert "kit's own event loop" in runner.run_sync(_refusal_on_the_kit_loop(), timeout=5)
 
 
 def test_start_refuses_things_that_cannot_be_served():
@@ -229,13 +232,4 @@ def test_a_busy_port_and_the_log_speak_chinese(chinese):
 
 def test_the_kit_loop_guard_speaks_chinese(chinese):
     """run_sync() on the kit's own loop refuses in Chinese."""
-
-    async def inner() -> str:
-        probe = asyncio.sleep(0)
-        try:
-            runner.run_sync(probe)
-        except KitLoopError as exc:
-            return str(exc)
-        return "no error"
-
-    assert "labkit 自己的事件循环" in runner.run_sync(inner(), timeout=5)
+    assert "labkit 自己的事件循环" in runner.run_sync(_refusal_on_the_kit_loop(), timeout=5)
