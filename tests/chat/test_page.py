@@ -255,3 +255,34 @@ def test_the_socket_url_is_relative_to_the_page(page: Page, server: ServerHandle
     expect(page.locator("#messages .system").first).to_have_text(f"connected to {ws_url}")
     page.click("#join")
     expect(page.locator("#users")).to_contain_text("Ann (you)")
+
+
+def test_a_socket_that_opens_and_drops_is_not_a_reconnection(page: Page) -> None:
+    """What jupyter-server-proxy does once the room is gone: each retry's socket opens (the
+    proxy answers) and drops (1006). The page says neither "reconnected" nor a close line per
+    try; after its last retry it says the server went away, once."""
+    import socket
+    import threading
+
+    from playwright.sync_api import expect
+    from websockets.sync.server import serve
+
+    server = labkit.start(chat_app(), name=unique("test-chat"))
+    open_chat(page, server, "Ann")
+    host, port = "127.0.0.1", server.port
+    server.stop()
+    accepted: list[str] = []
+
+    def open_then_drop(ws) -> None:  # the proxy's side: upgraded, then nothing behind it
+        accepted.append(ws.request.path)
+        ws.socket.shutdown(socket.SHUT_RDWR)
+
+    with serve(open_then_drop, host, port) as dropper:
+        threading.Thread(target=dropper.serve_forever, daemon=True).start()
+        messages = page.locator("#messages .system")
+        gone = messages.filter(has_text="the server went away: nothing answers at")
+        expect(gone).to_have_count(1, timeout=30_000)
+        dropper.shutdown()
+    assert len(accepted) == 5  # every retry reached the "proxy"
+    expect(messages.filter(has_text="reconnected to")).to_have_count(0)
+    expect(messages.filter(has_text="connection closed (code 1006)")).to_have_count(0)
