@@ -51,6 +51,7 @@ from .hosts import on_new_hosts, public_hosts
 from .i18n import _
 from .journal import POLL
 from .logs import install, recent
+from .places import Place, recall, remember
 from .protocol.policy import is_loopback
 
 __all__ = [
@@ -296,6 +297,7 @@ class ServerHandle:
             listening, self._listening = self._listening, None
             if _handles.get(self.name) is self:
                 del _handles[self.name]
+                remember(self.name, Place(self.host, self.port, getattr(self.app, "secret", None)))
         if listening is None:
             return
         run_sync(_close(listening), timeout=timeout)
@@ -364,7 +366,8 @@ def start(
             server already running under that name is stopped first, so
             re-running a notebook cell replaces its server. With ``port=0``
             the replacement takes over the old server's port, so its URL
-            stays the same and connected clients can follow it.
+            stays the same and connected clients can follow it; a server
+            started again after a stop takes its port back if it is free.
 
     Raises:
         PortInUseError: the port is held by a program that is not one of ours.
@@ -381,9 +384,9 @@ def start(
     with _lock:
         replaced = _replace(name, host, port)
         _carry_over(app, replaced)
-        # A replacement keeps its namesake's URL, so that clients can follow it
-        # (a panel reconnects by itself, the chat page with its backoff).
-        keep = replaced.port if not port and replaced is not None else 0
+        # A replacement, or a restart after a stop (labkit.places), keeps its URL so
+        # that clients follow it (a panel by itself, the chat page with its backoff).
+        keep = (replaced.port if replaced else _come_back(app, name, host)) if not port else 0
         try:
             listening = run_sync(_open(app, host, keep or port), timeout=START_TIMEOUT)
         except OSError as exc:
@@ -432,6 +435,14 @@ def _carry_over(app: Servable, replaced: ServerHandle | None) -> None:
     old = getattr(replaced.app, "secret", None) if replaced is not None else None
     if old is not None and hasattr(app, "secret"):
         app.secret = old  # the whole URL survives a re-run cell, secret included
+
+
+def _come_back(app: Servable, name: str, host: str) -> int:
+    """The port (and secret, given to ``app``) a stopped server of this name had; 0 if none."""
+    place = recall(name, host)
+    if place is not None and place.secret is not None and hasattr(app, "secret"):
+        app.secret = place.secret
+    return place.port if place is not None else 0
 
 
 def _replace(name: str, host: str, port: int) -> ServerHandle | None:
