@@ -62,6 +62,7 @@ from ..i18n import N_, _
 from ..journal import Journal
 from ..runner import ServerHandle, on_kit_loop, refuse_on_kit_loop
 from . import reconnect
+from .commands import parse
 from .connection import Connection, ready_state
 from .controls import build_controls
 from .messages import (
@@ -356,13 +357,14 @@ class ChatPanel(widgets.VBox):
 
     # --- widget callbacks (main thread) ---------------------------------------
 
-    def _line(self, text: str) -> tuple[str, str | None]:
-        """Split a typed line into its text and, for ``/msg NAME text``, the receiver."""
-        to = None
-        if self.mode == "chat" and text.startswith("/msg "):
-            rest = text.partition(" ")[2]
-            to, _sep, text = rest.partition(" ")
-        return text, to or None
+    def _typed(self, line: str) -> bool:
+        """Send a typed line (``/msg NAME text`` privately); False if it was a command's notice."""
+        typed = parse(line, chat=self.mode == "chat")
+        if typed.notice is not None:
+            self._add(ChatMessage("error", typed.notice))
+            return False
+        self.say(typed.text, typed.to)
+        return True
 
     def _submit(self) -> None:
         """Enter or Send without the browser script: send the kernel's copy of the box."""
@@ -370,7 +372,8 @@ class ChatPanel(widgets.VBox):
         if not text.strip():
             return
         try:
-            self.say(*self._line(text))
+            if not self._typed(text):
+                return  # a command's notice: the line stays in the box, to be fixed
         except ConnectionError as exc:
             self._add(ChatMessage("error", str(exc)))
             return
@@ -379,7 +382,7 @@ class ChatPanel(widgets.VBox):
     def _on_line(self, text: str) -> None:
         """A line the browser caught on Enter or Send (labkit.widgets.entry): send it."""
         try:
-            self.say(*self._line(text))
+            self._typed(text)
         except ConnectionError as exc:
             self._add(
                 ChatMessage("error", _("{error}; not sent: {text}").format(error=exc, text=text))

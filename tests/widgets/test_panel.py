@@ -334,3 +334,15 @@ def test_a_chat_panel_in_chinese_welcomes_and_hints_at_private_messages(room, ch
     assert "· 2 人在线" in alice._header.value and 'title="alice、bob"' in alice._header.value
     for panel in (alice, bob):
         panel.close()
+
+
+def test_a_half_typed_command_is_explained_and_not_sent(room):
+    """Bare /msg in the box: a usage line in the panel, the box kept, nothing to the room."""
+    alice, bob = (welcomed(ChatPanel(room, n)) for n in ("alice", "bob"))
+    alice._text.value = "/msg"
+    alice._send_button.click()
+    assert alice.wait_for(lambda m: m.kind == "error").text.startswith("usage: /msg NAME text")
+    assert alice._text.value == "/msg"
+    alice.say("marker")
+    bob.wait_for(lambda m: m.text == "marker")
+    assert [m.text for m in bob.received] == ["marker"]
