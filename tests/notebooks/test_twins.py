@@ -77,14 +77,18 @@ def test_every_lesson_has_a_chinese_twin_and_no_twin_is_an_orphan() -> None:
     assert [p.name for p in CHINESE] == [p.name for p in ENGLISH]
 
 
-@pytest.mark.parametrize("english", ENGLISH, ids=lambda p: p.name)
-def test_the_twin_runs_the_same_code_in_the_same_cells(english: Path) -> None:
-    """Cell by cell: the same kinds in the same order, code equal but for prose."""
+def _cells_of_the_pair(english: Path) -> tuple[list, list]:
+    """The cells of a lesson and of its Chinese twin (a missing twin fails the test)."""
     chinese = ZH_DIR / english.name
     if not chinese.exists():
         pytest.fail(f"no Chinese twin: {chinese.relative_to(NOTEBOOKS_DIR.parent)}")
-    left = nbformat.read(english, as_version=4).cells
-    right = nbformat.read(chinese, as_version=4).cells
+    return nbformat.read(english, as_version=4).cells, nbformat.read(chinese, as_version=4).cells
+
+
+@pytest.mark.parametrize("english", ENGLISH, ids=lambda p: p.name)
+def test_the_twin_runs_the_same_code_in_the_same_cells(english: Path) -> None:
+    """Cell by cell: the same kinds in the same order, code equal but for prose."""
+    left, right = _cells_of_the_pair(english)
     assert [c.cell_type for c in right] == [c.cell_type for c in left], "cells differ in kind"
     for index, (cell_en, cell_zh) in enumerate(zip(left, right, strict=True)):
         if cell_en.cell_type != "code":
@@ -100,11 +104,7 @@ def _has_chinese(text: str) -> bool:
 @pytest.mark.parametrize("english", ENGLISH, ids=lambda p: p.name)
 def test_the_twin_says_it_in_chinese(english: Path) -> None:
     """Every Markdown cell with English prose is Chinese in the twin, not a copy."""
-    chinese = ZH_DIR / english.name
-    if not chinese.exists():
-        pytest.fail(f"no Chinese twin: {chinese.relative_to(NOTEBOOKS_DIR.parent)}")
-    left = nbformat.read(english, as_version=4).cells
-    right = nbformat.read(chinese, as_version=4).cells
+    left, right = _cells_of_the_pair(english)
     untranslated = [
         index
         for index, (cell_en, cell_zh) in enumerate(zip(left, right, strict=False))
