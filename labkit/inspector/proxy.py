@@ -42,7 +42,7 @@ from labkit.inspector.decoder import (
 )
 from labkit.inspector.records import ConnRecord, Direction, ErrorRecord, FrameRecord, Record
 from labkit.inspector.store import KEEP_RECORDS, RecordLog
-from labkit.runner import ServerHandle
+from labkit.runner import ServerHandle, refuse_on_kit_loop
 from labkit.streams import StreamListener
 
 from ..i18n import _
@@ -167,7 +167,15 @@ class Inspector:
 
         Raises:
             TimeoutError: nothing matched within ``timeout`` seconds.
+            KitLoopError: called on the kit's own event loop (from a middleware
+                or a callback), where the traffic it waits for could never come.
         """
+        refuse_on_kit_loop(
+            _(
+                "inspector.wait_for() inside a WebSocket handler would block the loop that "
+                "delivers what it waits for"
+            )
+        )
         return self.store.wait_for(predicate, timeout)
 
     def view(self, shown: int = 200, height: str = "320px") -> InspectorView:

@@ -292,3 +292,16 @@ def test_the_tap_speaks_chinese(tapped: ServerHandle, tap: Inspector, chinese):
         Inspector(target="wss://example.com/")
     with pytest.raises(ValueError, match="目标应形如 ws://host:port/"):
         Inspector(target="ftp://example.com/")
+
+
+def test_wait_for_is_refused_on_the_kit_loop(tap: Inspector):
+    """Blocking inside a handler would stall the loop the traffic comes through: KitLoopError."""
+    from labkit.errors import KitLoopError
+    from labkit.runner import run_sync
+
+    async def inside() -> str:
+        with pytest.raises(KitLoopError) as info:
+            tap.wait_for(lambda record: True, timeout=0.1)
+        return str(info.value)
+
+    assert run_sync(inside()).startswith("inspector.wait_for() inside a WebSocket handler")
