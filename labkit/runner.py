@@ -382,11 +382,12 @@ def start(
     name = name or app.name
     install()  # the kit's log book: set up on the first start, not on import
     with _lock:
-        replaced = _replace(name, host, port)
-        _carry_over(app, replaced)
+        replaced = _replace(name, host, port)  # stopping it remembered its place
         # A replacement, or a restart after a stop (labkit.places), keeps its URL so
         # that clients follow it (a panel by itself, the chat page with its backoff).
-        keep = (replaced.port if replaced else _come_back(app, name, host)) if not port else 0
+        place = recall(name, host) if replaced is not None or not port else None
+        _carry_over(app, place)
+        keep = place.port if place is not None and not port else 0
         try:
             listening = run_sync(_open(app, host, keep or port), timeout=START_TIMEOUT)
         except OSError as exc:
@@ -427,22 +428,13 @@ def _tell_running_servers(names: frozenset[str]) -> None:
 on_new_hosts(_tell_running_servers)
 
 
-def _carry_over(app: Servable, replaced: ServerHandle | None) -> None:
+def _carry_over(app: Servable, place: Place | None) -> None:
     """Give a new server the public names, and its namesake's secret, before it opens."""
     allow = getattr(app, "allow_public_hosts", None)
     if allow is not None:
         allow(public_hosts())
-    old = getattr(replaced.app, "secret", None) if replaced is not None else None
-    if old is not None and hasattr(app, "secret"):
-        app.secret = old  # the whole URL survives a re-run cell, secret included
-
-
-def _come_back(app: Servable, name: str, host: str) -> int:
-    """The port (and secret, given to ``app``) a stopped server of this name had; 0 if none."""
-    place = recall(name, host)
     if place is not None and place.secret is not None and hasattr(app, "secret"):
-        app.secret = place.secret
-    return place.port if place is not None else 0
+        app.secret = place.secret  # the whole URL survives a re-run cell, secret included
 
 
 def _replace(name: str, host: str, port: int) -> ServerHandle | None:
