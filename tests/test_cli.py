@@ -81,19 +81,24 @@ def test_serve_echo_prints_the_url_and_stops_cleanly_on_ctrl_c():
         proc.kill()
 
 
+def _labkit(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m labkit ARGS`` run to its end, its output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "labkit", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env,
+    )
+
+
 def _serve_on_a_busy_port(env: dict[str, str] | None = None) -> tuple[int, str, int]:
     """``serve echo`` on a port another program holds: (exit status, stderr, port)."""
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         port = squatter.getsockname()[1]
-        proc = subprocess.run(
-            [sys.executable, "-m", "labkit", "serve", "echo", "--port", str(port)],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            env=env,
-        )
+        proc = _labkit("serve", "echo", "--port", str(port), env=env)
     return proc.returncode, proc.stderr, port
 
 
@@ -146,12 +151,7 @@ def test_parser_knows_the_chat_options_and_their_defaults():
 
 def test_redis_is_an_option_of_the_chat_only():
     """`serve echo --redis URL` is a usage error, not silently ignored."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "labkit", "serve", "echo", "--redis", "redis://127.0.0.1:1/0"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    proc = _labkit("serve", "echo", "--redis", "redis://127.0.0.1:1/0")
     assert proc.returncode == 2
     assert "--redis only applies to `serve chat`" in proc.stderr
 
@@ -211,38 +211,21 @@ def test_serve_echo_speaks_chinese_under_labkit_lang():
 
 def test_help_is_chinese_under_labkit_lang():
     """`serve --help` in Chinese: argparse's own words and every option's help."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "labkit", "serve", "--help"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env=CHINESE,
-    )
+    proc = _labkit("serve", "--help", env=CHINESE)
     assert proc.returncode == 0
     out = proc.stdout
     assert out.startswith("用法：python -m labkit serve")
     for text in ("位置参数", "选项", "显示此帮助信息并退出", "要运行哪个服务器", "TCP 端口"):
         assert text in out, text
     assert "usage:" not in out and "show this help" not in out and "TCP port" not in out
-    english = subprocess.run(
-        [sys.executable, "-m", "labkit", "serve", "--help"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    english = _labkit("serve", "--help")
     assert english.stdout.startswith("usage: python -m labkit serve")
     assert "which server to run" in english.stdout
 
 
 def test_usage_errors_are_chinese_under_labkit_lang():
     """A wrong server name: argparse's error line, in Chinese, naming the choices."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "labkit", "serve", "nope"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env=CHINESE,
-    )
+    proc = _labkit("serve", "nope", env=CHINESE)
     assert proc.returncode == 2
     assert "python -m labkit serve：错误：参数 kind：无效的选择：'nope'" in proc.stderr
 
