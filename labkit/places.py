@@ -7,7 +7,9 @@ old URL: if the new server took a new port they would be stranded, saying
 ``port=0`` first asks here where a server of that name last listened, and
 binds that port again when it is free (``SO_REUSEADDR`` lets it past the old
 connections' TIME_WAIT, RFC 6455 section 7.1.1), with the same secret path.
-If another program took the port meanwhile, any free port will do.
+If another program took the port meanwhile, any free port will do. A server
+replaced by a re-run cell while it runs is found here the same way: stopping
+it is what records its place.
 """
 
 from __future__ import annotations
